@@ -1,0 +1,2 @@
+//! The `detente` binary.
+fn main() {}

@@ -1,0 +1,10 @@
+//! The detente treaty language.
+//!
+//! Owns the lexer, the parser (which never fails: it returns a syntax tree and
+//! diagnostics), the checker (names, types, cycles; it yields a [`model::Treaty`]), the
+//! formatter, source spans and diagnostics, and the calendar arithmetic of the language.
+//!
+//! It refuses I/O, the clock, async and every other detente crate: a treaty is text in,
+//! values out. Zone files are named by the checked treaty but read by the caller.
+
+pub mod time;
