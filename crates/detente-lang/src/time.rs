@@ -207,9 +207,7 @@ impl Instant {
         if hour > 23 || minute > 59 || second > 59 {
             return None;
         }
-        Some(Instant(
-            date.start().0 + hour * 3600 + minute * 60 + second,
-        ))
+        Some(Instant(date.start().0 + hour * 3600 + minute * 60 + second))
     }
 
     /// The date this instant falls on.
@@ -344,7 +342,11 @@ mod tests {
             ("1977-10-03", 36, "1980-10-03"),
         ];
         for (start, months, expected) in cases {
-            assert_eq!(d(start).add_months(months), Some(d(expected)), "{start} + {months}");
+            assert_eq!(
+                d(start).add_months(months),
+                Some(d(expected)),
+                "{start} + {months}"
+            );
         }
     }
 
@@ -366,7 +368,10 @@ mod tests {
     #[test]
     fn instants_parse_and_print() {
         let t = Instant::parse("1979-06-18T10:00:00Z");
-        assert_eq!(t.map(|t| t.to_string()).as_deref(), Some("1979-06-18T10:00:00Z"));
+        assert_eq!(
+            t.map(|t| t.to_string()).as_deref(),
+            Some("1979-06-18T10:00:00Z")
+        );
         assert_eq!(Instant::parse("1970-01-01"), Some(Instant(0)));
         assert_eq!(Instant::parse("1979-06-18T24:00:00Z"), None);
         assert_eq!(Instant::parse("1979-02-29"), None);
@@ -377,8 +382,14 @@ mod tests {
     fn instant_adds_calendar_and_exact_units() {
         let t = Instant::parse("2020-01-31T12:00:00Z").unwrap_or(Instant(0));
         let month = t.add(Duration::new(1, TimeUnit::Month));
-        assert_eq!(month.map(|t| t.to_string()).as_deref(), Some("2020-02-29T12:00:00Z"));
+        assert_eq!(
+            month.map(|t| t.to_string()).as_deref(),
+            Some("2020-02-29T12:00:00Z")
+        );
         let day = t.add(Duration::new(24, TimeUnit::Hour));
-        assert_eq!(day.map(|t| t.to_string()).as_deref(), Some("2020-02-01T12:00:00Z"));
+        assert_eq!(
+            day.map(|t| t.to_string()).as_deref(),
+            Some("2020-02-01T12:00:00Z")
+        );
     }
 }

@@ -1,0 +1,1216 @@
+//! The parser: tokens to a syntax tree, never failing.
+//!
+//! Recursive descent with one token of lookahead. On an error it records a diagnostic and
+//! skips to the next statement keyword (or the closing brace of the block it is in), so one
+//! mistake yields one diagnostic and the rest of the file is still read. Nesting depth and
+//! expression size are bounded, so hostile input cannot overflow the stack.
+
+use crate::ast::*;
+use crate::diag::{Diagnostic, Span};
+use crate::lexer::{Token, TokenKind, lex};
+use crate::time::TimeUnit;
+
+/// Largest source accepted, in bytes.
+pub const MAX_SOURCE_BYTES: usize = 1024 * 1024;
+/// Deepest nesting of expressions, filters and blocks.
+pub const MAX_DEPTH: u32 = 64;
+/// Most nodes in one expression.
+pub const MAX_EXPR_NODES: u32 = 4096;
+
+#[derive(Debug)]
+pub struct Parsed {
+    pub file: File,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Top-level statement keywords, where recovery resumes.
+const ITEM_KEYWORDS: &[&str] = &[
+    "parties",
+    "signed",
+    "in_force",
+    "expires",
+    "param",
+    "category",
+    "event",
+    "quantity",
+    "zone",
+    "group",
+    "limit",
+    "objective",
+    "ban",
+    "notify",
+    "declare",
+    "deferred",
+    "interpretation",
+];
+
+/// Provision body keywords, where recovery inside a body resumes.
+const BODY_KEYWORDS: &[&str] = &[
+    "item",
+    "event",
+    "except",
+    "lead",
+    "stating",
+    "quantities",
+    "as_of",
+    "due",
+    "quantity",
+];
+
+/// Words that end an expression or cannot name a quantity, param or attribute.
+pub const RESERVED: &[&str] = &[
+    "and", "or", "not", "in", "where", "within", "per", "over", "from", "until", "for", "to",
+    "every", "steps", "true", "false", "count", "sum", "declared",
+];
+
+pub fn parse(source: &str) -> Parsed {
+    if source.len() > MAX_SOURCE_BYTES {
+        let end = u32::try_from(MAX_SOURCE_BYTES).unwrap_or(u32::MAX);
+        return Parsed {
+            file: File {
+                treaty: None,
+                comments: Vec::new(),
+            },
+            diagnostics: vec![
+                Diagnostic::error(
+                    "E0001",
+                    format!(
+                        "treaty source is {} bytes; the limit is {MAX_SOURCE_BYTES}",
+                        source.len()
+                    ),
+                    Span::new(0, end.min(1)),
+                )
+                .help("split the treaty or remove generated content"),
+            ],
+        };
+    }
+    let lexed = lex(source);
+    let mut parser = Parser {
+        tokens: lexed.tokens,
+        pos: 0,
+        diagnostics: lexed.diagnostics,
+        depth: 0,
+        expr_nodes: 0,
+        expr_budget_reported: false,
+    };
+    let treaty = parser.file();
+    Parsed {
+        file: File {
+            treaty,
+            comments: lexed.comments,
+        },
+        diagnostics: parser.diagnostics,
+    }
+}
+
+struct Parser {
+    tokens: Vec<Token>,
+    pos: usize,
+    diagnostics: Vec<Diagnostic>,
+    depth: u32,
+    expr_nodes: u32,
+    expr_budget_reported: bool,
+}
+
+/// A parse failure that has already been reported; the caller recovers.
+struct Reported;
+
+type PResult<T> = Result<T, Reported>;
+
+impl Parser {
+    // ----- token access -------------------------------------------------------------------
+
+    fn token(&self) -> &Token {
+        self.tokens
+            .get(self.pos)
+            .or_else(|| self.tokens.last())
+            .unwrap_or(&EOF_TOKEN)
+    }
+
+    fn kind(&self) -> &TokenKind {
+        &self.token().kind
+    }
+
+    fn nth_kind(&self, n: usize) -> &TokenKind {
+        self.tokens
+            .get(self.pos + n)
+            .map_or(&TokenKind::Eof, |t| &t.kind)
+    }
+
+    fn span(&self) -> Span {
+        self.token().span
+    }
+
+    fn prev_span(&self) -> Span {
+        self.pos
+            .checked_sub(1)
+            .and_then(|i| self.tokens.get(i))
+            .map_or_else(|| self.span(), |t| t.span)
+    }
+
+    fn bump(&mut self) -> Token {
+        let token = self.token().clone();
+        if self.pos < self.tokens.len().saturating_sub(1) {
+            self.pos += 1;
+        }
+        token
+    }
+
+    fn at_eof(&self) -> bool {
+        matches!(self.kind(), TokenKind::Eof)
+    }
+
+    fn at(&self, kind: &TokenKind) -> bool {
+        self.kind() == kind
+    }
+
+    fn at_word(&self, word: &str) -> bool {
+        matches!(self.kind(), TokenKind::Ident(w) if w == word)
+    }
+
+    fn eat(&mut self, kind: &TokenKind) -> bool {
+        if self.at(kind) {
+            self.bump();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn eat_word(&mut self, word: &str) -> bool {
+        if self.at_word(word) {
+            self.bump();
+            true
+        } else {
+            false
+        }
+    }
+
+    // ----- errors -------------------------------------------------------------------------
+
+    fn error_expected(&mut self, what: &str) -> Reported {
+        let found = self.kind().describe();
+        let span = self.span();
+        let mut d = Diagnostic::error("E0201", format!("expected {what}, found {found}"), span)
+            .label(format!("expected {what} here"));
+        if let TokenKind::Ident(word) = self.kind()
+            && RESERVED.contains(&word.as_str())
+        {
+            d = d.help(format!("`{word}` is a reserved word of the language"));
+        }
+        self.diagnostics.push(d);
+        Reported
+    }
+
+    fn expect(&mut self, kind: &TokenKind, what: &str) -> PResult<Span> {
+        if self.at(kind) {
+            Ok(self.bump().span)
+        } else {
+            Err(self.error_expected(what))
+        }
+    }
+
+    fn expect_word(&mut self, word: &str) -> PResult<Span> {
+        if self.at_word(word) {
+            Ok(self.bump().span)
+        } else {
+            Err(self.error_expected(&format!("`{word}`")))
+        }
+    }
+
+    fn ident(&mut self, what: &str) -> PResult<Ident> {
+        match self.kind().clone() {
+            TokenKind::Ident(name) if !RESERVED.contains(&name.as_str()) => {
+                let span = self.bump().span;
+                Ok(Ident { name, span })
+            }
+            _ => Err(self.error_expected(what)),
+        }
+    }
+
+    /// A provision or interpretation id: names joined by `-` with no spaces (`ru-2021`).
+    fn id(&mut self, what: &str) -> PResult<Ident> {
+        let first = match self.kind().clone() {
+            TokenKind::Ident(name) => name,
+            TokenKind::Int(n) => n.to_string(),
+            _ => return Err(self.error_expected(what)),
+        };
+        let mut span = self.bump().span;
+        let mut name = first;
+        while self.at(&TokenKind::Minus) && self.span().start == span.end {
+            let next = self.nth_kind(1).clone();
+            let next_span = self.tokens.get(self.pos + 1).map(|t| t.span);
+            let part = match next {
+                TokenKind::Ident(word) => word,
+                TokenKind::Int(n) => n.to_string(),
+                _ => break,
+            };
+            match next_span {
+                Some(s) if s.start == self.span().end => {
+                    self.bump();
+                    self.bump();
+                    name.push('-');
+                    name.push_str(&part);
+                    span = span.to(s);
+                }
+                _ => break,
+            }
+        }
+        Ok(Ident { name, span })
+    }
+
+    fn string(&mut self) -> Option<StrLit> {
+        if let TokenKind::Str(value) = self.kind().clone() {
+            let span = self.bump().span;
+            Some(StrLit { value, span })
+        } else {
+            None
+        }
+    }
+
+    /// Skips to the next token that can start a statement of the current block, or to the
+    /// block's closing brace, honouring nested braces.
+    fn recover(&mut self, keywords: &[&str]) {
+        let mut depth = 0u32;
+        let start = self.pos;
+        loop {
+            match self.kind() {
+                TokenKind::Eof => return,
+                TokenKind::LBrace => depth += 1,
+                TokenKind::RBrace => {
+                    if depth == 0 {
+                        return;
+                    }
+                    depth -= 1;
+                }
+                TokenKind::Ident(word)
+                    if depth == 0 && self.pos > start && keywords.contains(&word.as_str()) =>
+                {
+                    return;
+                }
+                _ => {}
+            }
+            self.bump();
+        }
+    }
+
+    // ----- file and items -----------------------------------------------------------------
+
+    fn file(&mut self) -> Option<Treaty> {
+        if self.at_eof() {
+            let span = self.span();
+            self.diagnostics.push(
+                Diagnostic::error("E0201", "the file has no treaty", span)
+                    .help("a treaty file holds one `treaty NAME \"TITLE\" { … }` block"),
+            );
+            return None;
+        }
+        let start = self.span();
+        if self.expect_word("treaty").is_err() {
+            // Perhaps the header is missing: look for the first `treaty`.
+            while !self.at_eof() && !self.at_word("treaty") {
+                self.bump();
+            }
+            if !self.eat_word("treaty") {
+                return None;
+            }
+        }
+        let name = self.ident("a treaty name").ok()?;
+        let title = self.string();
+        if self
+            .expect(&TokenKind::LBrace, "`{` to open the treaty")
+            .is_err()
+        {
+            return None;
+        }
+        let mut items = Vec::new();
+        while !self.at(&TokenKind::RBrace) && !self.at_eof() {
+            let before = self.pos;
+            match self.item() {
+                Ok(item) => items.push(item),
+                Err(Reported) => self.recover(ITEM_KEYWORDS),
+            }
+            if self.pos == before {
+                self.bump();
+            }
+        }
+        let end = self.span();
+        if !self.eat(&TokenKind::RBrace) {
+            self.diagnostics.push(
+                Diagnostic::error("E0202", "the treaty block is not closed", end)
+                    .with_label(start, "the treaty starts here")
+                    .help("add `}` at the end of the treaty"),
+            );
+        } else if !self.at_eof() {
+            let span = self.span();
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "E0201",
+                    format!("unexpected {} after the treaty", self.kind().describe()),
+                    span,
+                )
+                .help("a file holds exactly one treaty; remove what follows its closing `}`"),
+            );
+        }
+        Some(Treaty {
+            name,
+            title,
+            items,
+            span: start.to(end),
+        })
+    }
+
+    fn item(&mut self) -> PResult<Item> {
+        let start = self.span();
+        let word = match self.kind() {
+            TokenKind::Ident(word) => word.clone(),
+            _ => {
+                return Err(self.error_expected(
+                    "a treaty statement (`param`, `quantity`, `limit`, `ban`, …)",
+                ));
+            }
+        };
+        let kind = match word.as_str() {
+            "parties" => {
+                self.bump();
+                let mut parties = vec![self.ident("a party code")?];
+                while self.eat(&TokenKind::Comma) {
+                    parties.push(self.ident("a party code")?);
+                }
+                ItemKind::Parties(parties)
+            }
+            "signed" => {
+                self.bump();
+                ItemKind::Signed(self.expr()?)
+            }
+            "in_force" => {
+                self.bump();
+                ItemKind::InForce(self.expr()?)
+            }
+            "expires" => {
+                self.bump();
+                ItemKind::Expires(self.expr()?)
+            }
+            "param" => {
+                self.bump();
+                ItemKind::Param(self.param()?)
+            }
+            "category" => {
+                self.bump();
+                ItemKind::Category(self.kind_decl("a category name")?)
+            }
+            "event" => {
+                self.bump();
+                ItemKind::EventType(self.kind_decl("an event type name")?)
+            }
+            "quantity" => {
+                self.bump();
+                ItemKind::Quantity(self.quantity()?)
+            }
+            "zone" => {
+                self.bump();
+                ItemKind::Zone(self.zone()?)
+            }
+            "group" => {
+                self.bump();
+                ItemKind::Group(self.group()?)
+            }
+            "limit" | "objective" | "ban" | "notify" | "declare" => {
+                let kind = match word.as_str() {
+                    "limit" => ProvisionKind::Limit,
+                    "objective" => ProvisionKind::Objective,
+                    "ban" => ProvisionKind::Ban,
+                    "notify" => ProvisionKind::Notify,
+                    _ => ProvisionKind::Declare,
+                };
+                self.bump();
+                ItemKind::Provision(self.provision(kind)?)
+            }
+            "deferred" => {
+                self.bump();
+                let id = self.id("an id for the deferred issue")?;
+                let title = self.string();
+                let note = self.string();
+                ItemKind::Deferred(Deferred { id, title, note })
+            }
+            "interpretation" => {
+                self.bump();
+                ItemKind::Interpretation(self.interpretation()?)
+            }
+            _ => {
+                let span = self.span();
+                let mut d = Diagnostic::error(
+                    "E0201",
+                    format!("`{word}` does not start a treaty statement"),
+                    span,
+                );
+                d = d.maybe_help(
+                    crate::suggest::did_you_mean(&word, ITEM_KEYWORDS.iter().copied())
+                        .map(|s| format!("did you mean `{s}`?")),
+                );
+                if d.help.is_none() {
+                    d = d.help(
+                        "statements are `parties`, `in_force`, `param`, `category`, `event`, \
+                         `quantity`, `zone`, `group`, `limit`, `objective`, `ban`, `notify`, \
+                         `declare`, `deferred` and `interpretation`",
+                    );
+                }
+                self.diagnostics.push(d);
+                return Err(Reported);
+            }
+        };
+        Ok(Item {
+            kind,
+            span: start.to(self.prev_span()),
+        })
+    }
+
+    fn param(&mut self) -> PResult<Param> {
+        let name = self.ident("a param name")?;
+        let ty = if self.eat(&TokenKind::Colon) {
+            Some(self.type_expr()?)
+        } else {
+            None
+        };
+        let value = if self.eat(&TokenKind::Assign) {
+            Some(self.expr()?)
+        } else {
+            None
+        };
+        let note = self.string();
+        Ok(Param {
+            name,
+            ty,
+            value,
+            note,
+        })
+    }
+
+    fn type_expr(&mut self) -> PResult<TypeExpr> {
+        let start = self.span();
+        let name = match self.kind() {
+            TokenKind::Ident(word) => word.clone(),
+            _ => return Err(self.error_expected("a type")),
+        };
+        let kind = match name.as_str() {
+            "int" => TypeKind::Int,
+            "decimal" => TypeKind::Decimal,
+            "bool" => TypeKind::Bool,
+            "string" => TypeKind::String,
+            "date" => TypeKind::Date,
+            "instant" => TypeKind::Instant,
+            "duration" => TypeKind::Duration,
+            "enum" => {
+                self.bump();
+                self.expect(&TokenKind::LParen, "`(` and the enum's values")?;
+                let mut values = vec![self.ident("an enum value")?];
+                while self.eat(&TokenKind::Comma) {
+                    if self.at(&TokenKind::RParen) {
+                        break;
+                    }
+                    values.push(self.ident("an enum value")?);
+                }
+                let end = self.expect(&TokenKind::RParen, "`)`")?;
+                return Ok(TypeExpr {
+                    kind: TypeKind::Enum(values),
+                    span: start.to(end),
+                });
+            }
+            other => {
+                let help = crate::suggest::did_you_mean(
+                    other,
+                    [
+                        "int", "decimal", "bool", "string", "date", "instant", "duration", "enum",
+                    ],
+                )
+                .map_or_else(
+                    || {
+                        "the types are `int`, `decimal`, `bool`, `string`, `date`, `instant`, \
+                         `duration` and `enum(a, b, …)`"
+                            .to_owned()
+                    },
+                    |s| format!("did you mean `{s}`?"),
+                );
+                self.diagnostics.push(
+                    Diagnostic::error("E0201", format!("unknown type `{other}`"), start).help(help),
+                );
+                self.bump();
+                return Err(Reported);
+            }
+        };
+        self.bump();
+        Ok(TypeExpr { kind, span: start })
+    }
+
+    fn kind_decl(&mut self, what: &str) -> PResult<KindDecl> {
+        let name = self.ident(what)?;
+        let note = self.string();
+        let mut attrs = Vec::new();
+        if self.eat(&TokenKind::LBrace) {
+            while !self.at(&TokenKind::RBrace) {
+                let attr = self.ident("an attribute name")?;
+                self.expect(&TokenKind::Colon, "`:` and the attribute's type")?;
+                let ty = self.type_expr()?;
+                attrs.push(AttrDecl { name: attr, ty });
+                if !self.eat(&TokenKind::Comma) {
+                    break;
+                }
+            }
+            self.expect(&TokenKind::RBrace, "`,` or `}`")?;
+        }
+        Ok(KindDecl { name, note, attrs })
+    }
+
+    fn quantity(&mut self) -> PResult<QuantityDecl> {
+        let name = self.ident("a quantity name")?;
+        let ty = if self.eat(&TokenKind::Colon) {
+            Some(self.type_expr()?)
+        } else {
+            None
+        };
+        let value = if self.eat(&TokenKind::Assign) {
+            Some(self.expr()?)
+        } else {
+            None
+        };
+        let declared = self.eat_word("declared");
+        let note = self.string();
+        Ok(QuantityDecl {
+            name,
+            ty,
+            value,
+            declared,
+            note,
+        })
+    }
+
+    fn zone(&mut self) -> PResult<ZoneDecl> {
+        let name = self.ident("a zone name")?;
+        let note = self.string();
+        self.expect(&TokenKind::Assign, "`=` and the zone's shape")?;
+        let shape = if self.eat_word("file") {
+            match self.string() {
+                Some(path) => ZoneShape::File(path),
+                None => return Err(self.error_expected("a file path in quotes")),
+            }
+        } else if self.eat_word("polygon") {
+            self.expect(&TokenKind::LBracket, "`[` and the polygon's points")?;
+            let mut points = Vec::new();
+            while !self.at(&TokenKind::RBracket) {
+                points.push(self.point()?);
+                if !self.eat(&TokenKind::Comma) {
+                    break;
+                }
+            }
+            self.expect(&TokenKind::RBracket, "`,` or `]`")?;
+            ZoneShape::Polygon(points)
+        } else if self.eat_word("circle") {
+            let center = self.point()?;
+            self.expect_word("radius")?;
+            let radius = self.unary()?;
+            let unit = self.ident("a distance unit (`km` or `nmi`)")?;
+            ZoneShape::Circle {
+                center,
+                radius,
+                unit,
+            }
+        } else {
+            return Err(self.error_expected("`file`, `polygon` or `circle`"));
+        };
+        Ok(ZoneDecl { name, note, shape })
+    }
+
+    fn point(&mut self) -> PResult<(Expr, Expr)> {
+        self.expect(&TokenKind::LParen, "`(latitude, longitude)`")?;
+        let lat = self.unary()?;
+        self.expect(&TokenKind::Comma, "`,` between latitude and longitude")?;
+        let lon = self.unary()?;
+        self.expect(&TokenKind::RParen, "`)`")?;
+        Ok((lat, lon))
+    }
+
+    fn group(&mut self) -> PResult<GroupDecl> {
+        let name = self.ident("a group name")?;
+        let note = self.string();
+        self.expect(&TokenKind::Assign, "`=` and the group's members")?;
+        self.expect(&TokenKind::LBrace, "`{` and the group's members")?;
+        let mut members = Vec::new();
+        while !self.at(&TokenKind::RBrace) {
+            match self.string() {
+                Some(s) => members.push(s),
+                None => return Err(self.error_expected("a member in quotes")),
+            }
+            if !self.eat(&TokenKind::Comma) {
+                break;
+            }
+        }
+        self.expect(&TokenKind::RBrace, "`,` or `}`")?;
+        Ok(GroupDecl {
+            name,
+            note,
+            members,
+        })
+    }
+
+    fn provision(&mut self, kind: ProvisionKind) -> PResult<Provision> {
+        let id = self.id("a provision id")?;
+        let title = self.string();
+        let mut article = None;
+        let mut from = None;
+        let mut until = None;
+        loop {
+            if self.eat_word("article") {
+                match self.string() {
+                    Some(s) => article = Some(s),
+                    None => return Err(self.error_expected("an article reference in quotes")),
+                }
+            } else if self.eat_word("from") {
+                from = Some(self.expr()?);
+            } else if self.eat_word("until") {
+                until = Some(self.expr()?);
+            } else {
+                break;
+            }
+        }
+        self.expect(&TokenKind::LBrace, "`{` to open the provision")?;
+        let mut body = Vec::new();
+        while !self.at(&TokenKind::RBrace) && !self.at_eof() {
+            let before = self.pos;
+            match self.stmt(kind) {
+                Ok(stmt) => body.push(stmt),
+                Err(Reported) => self.recover(BODY_KEYWORDS),
+            }
+            if self.pos == before {
+                self.bump();
+            }
+            if self.at_word_in(ITEM_KEYWORDS) && !self.at_word_in(BODY_KEYWORDS) {
+                break;
+            }
+        }
+        self.expect(&TokenKind::RBrace, "`}` to close the provision")?;
+        Ok(Provision {
+            kind,
+            id,
+            title,
+            article,
+            from,
+            until,
+            body,
+        })
+    }
+
+    fn at_word_in(&self, words: &[&str]) -> bool {
+        matches!(self.kind(), TokenKind::Ident(w) if words.contains(&w.as_str()))
+    }
+
+    fn stmt(&mut self, kind: ProvisionKind) -> PResult<Stmt> {
+        let start = self.span();
+        let stmt = match kind {
+            ProvisionKind::Limit | ProvisionKind::Objective => self.clause()?,
+            ProvisionKind::Ban => {
+                if self.at_word("item") || self.at_word("event") {
+                    let subject = if self.eat_word("item") {
+                        Subject::Item
+                    } else {
+                        self.bump();
+                        Subject::Event
+                    };
+                    let mut names = vec![self.ident("a category or event type")?];
+                    while self.eat(&TokenKind::Comma) {
+                        names.push(self.ident("a category or event type")?);
+                    }
+                    let filter = self.opt_where()?;
+                    let within = self.opt_within()?;
+                    StmtKind::Target {
+                        subject,
+                        names,
+                        filter,
+                        within,
+                    }
+                } else if self.eat_word("except") {
+                    let filter = self.opt_where()?;
+                    let within = self.opt_within()?;
+                    let until = if self.eat_word("until") {
+                        Some(self.expr()?)
+                    } else {
+                        None
+                    };
+                    let note = self.string();
+                    StmtKind::Except {
+                        filter,
+                        within,
+                        until,
+                        note,
+                    }
+                } else {
+                    return Err(self.error_expected("`item`, `event` or `except`"));
+                }
+            }
+            ProvisionKind::Notify => {
+                if self.eat_word("event") {
+                    StmtKind::NotifyEvent(self.ident("an event type")?)
+                } else if self.eat_word("lead") {
+                    StmtKind::Lead(self.expr()?)
+                } else if self.eat_word("stating") {
+                    let mut fields = vec![self.ident("a notification field")?];
+                    while self.eat(&TokenKind::Comma) {
+                        fields.push(self.ident("a notification field")?);
+                    }
+                    StmtKind::Stating(fields)
+                } else {
+                    return Err(self.error_expected("`event`, `lead` or `stating`"));
+                }
+            }
+            ProvisionKind::Declare => {
+                if self.eat_word("quantities") {
+                    if self.eat_word("all") {
+                        StmtKind::Quantities(None)
+                    } else {
+                        let mut names = vec![self.ident("a quantity")?];
+                        while self.eat(&TokenKind::Comma) {
+                            names.push(self.ident("a quantity")?);
+                        }
+                        StmtKind::Quantities(Some(names))
+                    }
+                } else if self.eat_word("as_of") {
+                    let mut dates = vec![self.day_month()?];
+                    while self.eat(&TokenKind::Comma) {
+                        dates.push(self.day_month()?);
+                    }
+                    StmtKind::AsOf(dates)
+                } else if self.eat_word("due") {
+                    StmtKind::Due(self.expr()?)
+                } else {
+                    return Err(self.error_expected("`quantities`, `as_of` or `due`"));
+                }
+            }
+        };
+        Ok(Stmt {
+            kind: stmt,
+            span: start.to(self.prev_span()),
+        })
+    }
+
+    fn day_month(&mut self) -> PResult<(Expr, Ident)> {
+        let day = match self.kind() {
+            TokenKind::Int(n) => {
+                let n = *n;
+                let span = self.bump().span;
+                Expr {
+                    kind: ExprKind::Int(n),
+                    span,
+                }
+            }
+            _ => return Err(self.error_expected("a day of the month, as in `1 January`")),
+        };
+        let month = self.ident("a month name, as in `1 January`")?;
+        Ok((day, month))
+    }
+
+    fn opt_where(&mut self) -> PResult<Option<Box<Expr>>> {
+        Ok(if self.eat_word("where") {
+            Some(Box::new(self.or_expr()?))
+        } else {
+            None
+        })
+    }
+
+    fn opt_within(&mut self) -> PResult<Option<Ident>> {
+        Ok(if self.eat_word("within") {
+            Some(self.ident("a zone name")?)
+        } else {
+            None
+        })
+    }
+
+    fn clause(&mut self) -> PResult<StmtKind> {
+        self.expr_nodes = 0;
+        self.expr_budget_reported = false;
+        let lhs = self.arith()?;
+        let op = match self.kind() {
+            TokenKind::Le => CmpOp::Le,
+            TokenKind::Lt => CmpOp::Lt,
+            TokenKind::Ge => CmpOp::Ge,
+            TokenKind::Gt => CmpOp::Gt,
+            TokenKind::EqEq => CmpOp::Eq,
+            _ => return Err(self.error_expected("a comparison (`<=`, `<`, `>=`, `>` or `==`)")),
+        };
+        self.bump();
+        let schedule = if self.eat_word("steps") {
+            let start = self.arith()?;
+            self.expect_word("to")?;
+            let target = self.arith()?;
+            self.expect_word("every")?;
+            let every = self.arith()?;
+            self.expect_word("until")?;
+            let until = self.arith()?;
+            Schedule::Steps {
+                start,
+                target,
+                every,
+                until,
+            }
+        } else {
+            let mut entries = vec![(self.arith()?, None)];
+            while self.eat(&TokenKind::Comma) {
+                let bound = self.arith()?;
+                self.expect_word("from")?;
+                let date = self.arith()?;
+                entries.push((bound, Some(date)));
+            }
+            Schedule::Piecewise(entries)
+        };
+        let mut parties = Vec::new();
+        if self.eat_word("for") {
+            parties.push(self.ident("a party code")?);
+            while self.eat(&TokenKind::Comma) {
+                parties.push(self.ident("a party code")?);
+            }
+        }
+        Ok(StmtKind::Clause {
+            lhs,
+            op,
+            schedule,
+            parties,
+        })
+    }
+
+    fn interpretation(&mut self) -> PResult<Interpretation> {
+        let id = self.id("an interpretation name")?;
+        let title = self.string();
+        self.expect(&TokenKind::LBrace, "`{` to open the interpretation")?;
+        let mut quantities = Vec::new();
+        while !self.at(&TokenKind::RBrace) && !self.at_eof() {
+            let start = self.span();
+            if self.eat_word("quantity") {
+                let q = self.quantity()?;
+                quantities.push((q, start.to(self.prev_span())));
+            } else {
+                return Err(self.error_expected("`quantity` or `}`"));
+            }
+        }
+        self.expect(&TokenKind::RBrace, "`}` to close the interpretation")?;
+        Ok(Interpretation {
+            id,
+            title,
+            quantities,
+        })
+    }
+
+    // ----- expressions --------------------------------------------------------------------
+
+    fn enter(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            let span = self.span();
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "E0002",
+                    format!("expression is nested more than {MAX_DEPTH} levels deep"),
+                    span,
+                )
+                .help("split it into named quantities"),
+            );
+            // Skip the rest of the file: nothing nested this deeply can be recovered sensibly.
+            while !self.at_eof() {
+                self.bump();
+            }
+            return Err(Reported);
+        }
+        Ok(())
+    }
+
+    fn leave(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
+
+    fn node(&mut self, kind: ExprKind, span: Span) -> PResult<Expr> {
+        self.expr_nodes += 1;
+        if self.expr_nodes > MAX_EXPR_NODES {
+            if !self.expr_budget_reported {
+                self.expr_budget_reported = true;
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "E0003",
+                        format!("expression has more than {MAX_EXPR_NODES} parts"),
+                        span,
+                    )
+                    .help("split it into named quantities"),
+                );
+            }
+            return Err(Reported);
+        }
+        Ok(Expr { kind, span })
+    }
+
+    /// A full expression: `or` has the lowest precedence.
+    fn expr(&mut self) -> PResult<Expr> {
+        self.expr_nodes = 0;
+        self.expr_budget_reported = false;
+        self.or_expr()
+    }
+
+    fn or_expr(&mut self) -> PResult<Expr> {
+        self.enter()?;
+        let mut lhs = self.and_expr()?;
+        while self.eat_word("or") {
+            let rhs = self.and_expr()?;
+            let span = lhs.span.to(rhs.span);
+            lhs = self.node(ExprKind::Or(Box::new(lhs), Box::new(rhs)), span)?;
+        }
+        self.leave();
+        Ok(lhs)
+    }
+
+    fn and_expr(&mut self) -> PResult<Expr> {
+        let mut lhs = self.not_expr()?;
+        while self.eat_word("and") {
+            let rhs = self.not_expr()?;
+            let span = lhs.span.to(rhs.span);
+            lhs = self.node(ExprKind::And(Box::new(lhs), Box::new(rhs)), span)?;
+        }
+        Ok(lhs)
+    }
+
+    fn not_expr(&mut self) -> PResult<Expr> {
+        if self.at_word("not") {
+            let start = self.bump().span;
+            self.enter()?;
+            let inner = self.not_expr()?;
+            self.leave();
+            let span = start.to(inner.span);
+            return self.node(ExprKind::Not(Box::new(inner)), span);
+        }
+        self.cmp_expr()
+    }
+
+    fn cmp_expr(&mut self) -> PResult<Expr> {
+        let lhs = self.arith()?;
+        let op = match self.kind() {
+            TokenKind::Lt => Some(CmpOp::Lt),
+            TokenKind::Le => Some(CmpOp::Le),
+            TokenKind::Gt => Some(CmpOp::Gt),
+            TokenKind::Ge => Some(CmpOp::Ge),
+            TokenKind::EqEq => Some(CmpOp::Eq),
+            TokenKind::NotEq => Some(CmpOp::Ne),
+            _ => None,
+        };
+        if let Some(op) = op {
+            self.bump();
+            let rhs = self.arith()?;
+            let span = lhs.span.to(rhs.span);
+            return self.node(ExprKind::Cmp(op, Box::new(lhs), Box::new(rhs)), span);
+        }
+        if self.eat_word("in") {
+            let set = if self.at(&TokenKind::LParen) {
+                self.bump();
+                let mut values = Vec::new();
+                while !self.at(&TokenKind::RParen) {
+                    values.push(self.arith()?);
+                    if !self.eat(&TokenKind::Comma) {
+                        break;
+                    }
+                }
+                self.expect(&TokenKind::RParen, "`,` or `)`")?;
+                InSet::List(values)
+            } else {
+                InSet::Group(self.ident("a group name or `(a, b, …)`")?)
+            };
+            let span = lhs.span.to(self.prev_span());
+            return self.node(ExprKind::In(Box::new(lhs), set), span);
+        }
+        Ok(lhs)
+    }
+
+    /// Arithmetic: `+ -` over `* /` over unary.
+    fn arith(&mut self) -> PResult<Expr> {
+        self.enter()?;
+        let mut lhs = self.term()?;
+        loop {
+            let op = match self.kind() {
+                TokenKind::Plus => ArithOp::Add,
+                TokenKind::Minus => ArithOp::Sub,
+                _ => break,
+            };
+            self.bump();
+            let rhs = self.term()?;
+            let span = lhs.span.to(rhs.span);
+            lhs = self.node(ExprKind::Arith(op, Box::new(lhs), Box::new(rhs)), span)?;
+        }
+        self.leave();
+        Ok(lhs)
+    }
+
+    fn term(&mut self) -> PResult<Expr> {
+        let mut lhs = self.unary()?;
+        loop {
+            let op = match self.kind() {
+                TokenKind::Star => ArithOp::Mul,
+                TokenKind::Slash => ArithOp::Div,
+                _ => break,
+            };
+            self.bump();
+            let rhs = self.unary()?;
+            let span = lhs.span.to(rhs.span);
+            lhs = self.node(ExprKind::Arith(op, Box::new(lhs), Box::new(rhs)), span)?;
+        }
+        Ok(lhs)
+    }
+
+    fn unary(&mut self) -> PResult<Expr> {
+        if self.at(&TokenKind::Minus) {
+            let start = self.bump().span;
+            self.enter()?;
+            let inner = self.unary()?;
+            self.leave();
+            let span = start.to(inner.span);
+            // Fold a literal so `-5` stays a literal.
+            let kind = match inner.kind {
+                ExprKind::Int(n) => match n.checked_neg() {
+                    Some(v) => ExprKind::Int(v),
+                    None => ExprKind::Neg(Box::new(inner)),
+                },
+                ExprKind::Decimal(v) => ExprKind::Decimal(-v),
+                _ => ExprKind::Neg(Box::new(inner)),
+            };
+            return self.node(kind, span);
+        }
+        self.atom()
+    }
+
+    fn atom(&mut self) -> PResult<Expr> {
+        let token = self.token().clone();
+        let span = token.span;
+        match token.kind {
+            TokenKind::Int(n) => {
+                self.bump();
+                // A number directly followed by a time unit is a duration: `24h`, `30 days`.
+                if let TokenKind::Ident(word) = self.kind()
+                    && let Some(unit) = TimeUnit::from_word(word)
+                {
+                    let end = self.bump().span;
+                    return self.node(ExprKind::Duration(n, unit), span.to(end));
+                }
+                self.node(ExprKind::Int(n), span)
+            }
+            TokenKind::Decimal(v) => {
+                self.bump();
+                self.node(ExprKind::Decimal(v), span)
+            }
+            TokenKind::Str(s) => {
+                self.bump();
+                self.node(ExprKind::Str(s), span)
+            }
+            TokenKind::Date(d) => {
+                self.bump();
+                self.node(ExprKind::Date(d), span)
+            }
+            TokenKind::Instant(i) => {
+                self.bump();
+                self.node(ExprKind::Instant(i), span)
+            }
+            TokenKind::LParen => {
+                self.bump();
+                self.enter()?;
+                let inner = self.or_expr()?;
+                self.leave();
+                let end = self.expect(&TokenKind::RParen, "`)`")?;
+                self.node(ExprKind::Paren(Box::new(inner)), span.to(end))
+            }
+            TokenKind::Ident(word) => match word.as_str() {
+                "true" | "false" => {
+                    self.bump();
+                    self.node(ExprKind::Bool(word == "true"), span)
+                }
+                "count" | "sum" if matches!(self.nth_kind(1), TokenKind::LParen) => {
+                    self.aggregate()
+                }
+                "min" | "max" if matches!(self.nth_kind(1), TokenKind::LParen) => {
+                    let func = Ident {
+                        name: word.clone(),
+                        span,
+                    };
+                    self.bump();
+                    self.bump();
+                    self.enter()?;
+                    let mut args = Vec::new();
+                    while !self.at(&TokenKind::RParen) {
+                        args.push(self.arith()?);
+                        if !self.eat(&TokenKind::Comma) {
+                            break;
+                        }
+                    }
+                    self.leave();
+                    let end = self.expect(&TokenKind::RParen, "`,` or `)`")?;
+                    self.node(ExprKind::Call(func, args), span.to(end))
+                }
+                _ if RESERVED.contains(&word.as_str()) => {
+                    Err(self.error_expected("a value, a name or `(`"))
+                }
+                _ => {
+                    self.bump();
+                    self.node(ExprKind::Name(word), span)
+                }
+            },
+            _ => Err(self.error_expected("a value, a name or `(`")),
+        }
+    }
+
+    fn aggregate(&mut self) -> PResult<Expr> {
+        let start = self.span();
+        let func = if self.eat_word("count") {
+            AggFunc::Count
+        } else {
+            self.bump();
+            AggFunc::Sum
+        };
+        self.bump(); // `(`
+        self.enter()?;
+        let target = self.ident("a category or event type")?;
+        let attr = if self.eat(&TokenKind::Dot) {
+            Some(self.ident("an attribute name")?)
+        } else {
+            None
+        };
+        if func == AggFunc::Sum && attr.is_none() {
+            let span = self.span();
+            self.diagnostics.push(
+                Diagnostic::error("E0201", "`sum` needs an attribute to add up", span)
+                    .label("expected `.` and an attribute here")
+                    .help(format!(
+                        "write `sum({}.ATTRIBUTE)`, or `count({})` to count",
+                        target.name, target.name
+                    )),
+            );
+            return Err(Reported);
+        }
+        let filter = self.opt_where()?;
+        let within = self.opt_within()?;
+        let window = if self.eat_word("per") {
+            self.expect_word("year")?;
+            Some(Window::PerYear)
+        } else if self.eat_word("over") {
+            Some(Window::Over(Box::new(self.arith()?)))
+        } else {
+            None
+        };
+        self.leave();
+        let end = self.expect(&TokenKind::RParen, "`)` to close the aggregate")?;
+        self.node(
+            ExprKind::Aggregate {
+                func,
+                target,
+                attr,
+                filter,
+                within,
+                window,
+            },
+            start.to(end),
+        )
+    }
+}
+
+static EOF_TOKEN: Token = Token {
+    kind: TokenKind::Eof,
+    span: Span { start: 0, end: 0 },
+};
