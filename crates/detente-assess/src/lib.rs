@@ -4,3 +4,10 @@
 //! deterministic engine that turns a checked treaty and facts into findings. It refuses
 //! I/O, the clock, randomness and hash-map iteration order: the same inputs give the same
 //! report, byte for byte, on every machine.
+
+pub mod facts;
+pub mod geo;
+pub mod suggest;
+pub mod engine;
+pub mod report;
+pub mod value;

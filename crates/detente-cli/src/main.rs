@@ -1,2 +1,423 @@
-//! The `detente` binary.
-fn main() {}
+//! The `detente` binary: arguments → configuration → the library crates → rendering.
+//!
+//! It owns no business logic: it reads files, hands values to `detente-lang` and
+//! `detente-assess`, renders what comes back, and maps outcomes to the exit codes of
+//! DESIGN.md: 0 no violation, 1 a violation, 2 invalid input, 3 internal error.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod chart;
+mod inputs;
+mod render;
+mod tables;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use detente_assess::engine::Engine;
+use detente_lang::time::{Date, Duration, Instant, TimeUnit};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit codes (DESIGN.md, "Contracts").
+const EXIT_OK: u8 = 0;
+const EXIT_VIOLATION: u8 = 1;
+const EXIT_INVALID: u8 = 2;
+const EXIT_INTERNAL: u8 = 3;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "detente",
+    version,
+    about = "Treaties as code: check them, assess compliance from facts, plan reductions",
+    after_help = "Exit codes: 0 no violation, 1 a violation was found, 2 invalid input, 3 internal error."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a treaty: syntax, names, types; print every problem with its source.
+    Check {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = ErrorFormat::Human)]
+        error_format: ErrorFormat,
+    },
+    /// Format treaties canonically (in place), or check that they are formatted.
+    Fmt {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Do not write; exit 1 if a file is not formatted.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Assess compliance with every provision at one instant.
+    Assess {
+        #[command(flatten)]
+        setup: Setup,
+        /// The instant to assess at (`1980-01-01` or `1980-01-01T12:00:00Z`).
+        #[arg(long)]
+        at: String,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Limits and objectives over a series of instants.
+    Timeline {
+        #[command(flatten)]
+        setup: Setup,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        /// The step, e.g. `1 month`, `6 months`, `1 year`, `30 days`.
+        #[arg(long, default_value = "1 month")]
+        every: String,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// The reductions a party still owes at each future milestone.
+    Plan {
+        #[command(flatten)]
+        setup: Setup,
+        #[arg(long)]
+        at: String,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Run the letter of 4 March 1977 on its scenario: findings at three dates, the
+    /// reductions plan and a chart.
+    Demo {
+        /// Where to write the chart (default: a temporary file).
+        #[arg(long)]
+        chart: Option<PathBuf>,
+        /// Print and exit (the default until the node server lands).
+        #[arg(long)]
+        no_serve: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ErrorFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+struct Setup {
+    /// The treaty file.
+    #[arg(long)]
+    treaty: PathBuf,
+    /// A facts file in JSON Lines (repeatable).
+    #[arg(long = "facts")]
+    facts: Vec<PathBuf>,
+    /// Only this party (repeatable); all parties by default.
+    #[arg(long = "party")]
+    parties: Vec<String>,
+    /// Override a param: `--set sdv_ceiling=2000` (repeatable).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    set: Vec<String>,
+    /// Assume the treaty entered into force on this date.
+    #[arg(long)]
+    assume_in_force: Option<String>,
+    /// Assess under a named interpretation.
+    #[arg(long)]
+    interpretation: Option<String>,
+    #[arg(long, value_enum, default_value_t = ErrorFormat::Human)]
+    error_format: ErrorFormat,
+}
+
+#[derive(Debug, Args)]
+struct Output {
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Also write a chart of value and bound over time per limit (SVG).
+    #[arg(long)]
+    chart: Option<PathBuf>,
+}
+
+/// An outcome that ends the program with a code, after its message is printed.
+#[derive(Debug)]
+pub struct Exit {
+    code: u8,
+    message: String,
+}
+
+impl Exit {
+    pub fn invalid(message: impl Into<String>) -> Exit {
+        Exit {
+            code: EXIT_INVALID,
+            message: message.into(),
+        }
+    }
+    pub fn internal(message: impl Into<String>) -> Exit {
+        Exit {
+            code: EXIT_INTERNAL,
+            message: message.into(),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Library code never panics by design; if something still does, report it as an
+    // internal error with exit code 3 rather than Rust's default 101.
+    let outcome = std::panic::catch_unwind(|| run(cli));
+    match outcome {
+        Ok(Ok(code)) => ExitCode::from(code),
+        Ok(Err(exit)) => {
+            if !exit.message.is_empty() {
+                eprintln!("{}", exit.message);
+            }
+            ExitCode::from(exit.code)
+        }
+        Err(_) => {
+            eprintln!("error: internal error (this is a bug in detente; please report it)");
+            ExitCode::from(EXIT_INTERNAL)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8, Exit> {
+    let color = std::io::stderr().is_terminal();
+    match cli.command {
+        Command::Check { file, error_format } => {
+            let (source, name) = inputs::read_text(&file)?;
+            let checked = detente_lang::check_source(&source);
+            let has_error = checked.diagnostics.iter().any(|d| d.is_error());
+            match error_format {
+                ErrorFormat::Json => {
+                    println!("{}", render::json(&checked.diagnostics, &name, &source));
+                }
+                ErrorFormat::Human => {
+                    eprint!("{}", render::human(&checked.diagnostics, &name, &source, color));
+                    if let Some(t) = &checked.treaty
+                        && !has_error
+                    {
+                        println!(
+                            "{name}: treaty `{}` is valid: {} parties, {} provisions, {} quantities, {} params",
+                            t.name,
+                            t.parties.len(),
+                            t.provisions.len(),
+                            t.quantities.len(),
+                            t.params.len()
+                        );
+                    }
+                }
+            }
+            Ok(if has_error { EXIT_INVALID } else { EXIT_OK })
+        }
+        Command::Fmt { files, check } => {
+            let mut unformatted = false;
+            for file in files {
+                let (source, name) = inputs::read_text(&file)?;
+                match detente_lang::format::format_source(&source) {
+                    Ok(text) if text == source => {}
+                    Ok(text) => {
+                        if check {
+                            eprintln!("{name}: not formatted");
+                            unformatted = true;
+                        } else {
+                            std::fs::write(&file, text).map_err(|e| {
+                                Exit::invalid(format!("error: cannot write `{name}`: {e}"))
+                            })?;
+                            eprintln!("{name}: formatted");
+                        }
+                    }
+                    Err(diagnostics) => {
+                        eprint!("{}", render::human(&diagnostics, &name, &source, color));
+                        return Err(Exit::invalid(format!(
+                            "error: `{name}` has syntax errors; fix them before formatting"
+                        )));
+                    }
+                }
+            }
+            Ok(if unformatted { EXIT_VIOLATION } else { EXIT_OK })
+        }
+        Command::Assess { setup, at, output } => {
+            let at = parse_instant(&at, "--at")?;
+            let loaded = inputs::load(&setup, color)?;
+            let engine = loaded.engine(&setup)?;
+            let mut report = engine.assess(at);
+            if !setup.parties.is_empty() {
+                report.findings.retain(|f| setup.parties.contains(&f.party));
+                report.summary = detente_assess::report::summarize(&report.findings);
+            }
+            match output.format {
+                Format::Json => println!("{}", to_json(&report)?),
+                Format::Csv => print!("{}", tables::findings_csv(&report)),
+                Format::Table => print!("{}", tables::findings_table(&report, std::io::stdout().is_terminal())),
+            }
+            if let Some(path) = &output.chart {
+                write_chart(&engine, &loaded, path, at)?;
+            }
+            Ok(if report.has_binding_violation() { EXIT_VIOLATION } else { EXIT_OK })
+        }
+        Command::Timeline {
+            setup,
+            from,
+            to,
+            every,
+            output,
+        } => {
+            let from = parse_instant(&from, "--from")?;
+            let to = parse_instant(&to, "--to")?;
+            let every = parse_duration(&every)?;
+            let loaded = inputs::load(&setup, color)?;
+            let engine = loaded.engine(&setup)?;
+            let mut timeline = engine.timeline(from, to, every);
+            if !setup.parties.is_empty() {
+                timeline.points.retain(|p| setup.parties.contains(&p.party));
+            }
+            match output.format {
+                Format::Json => println!("{}", to_json(&timeline)?),
+                Format::Csv => print!("{}", tables::timeline_csv(&timeline)),
+                Format::Table => print!("{}", tables::timeline_table(&timeline, std::io::stdout().is_terminal())),
+            }
+            if let Some(path) = &output.chart {
+                chart::write(path, &timeline).map_err(Exit::internal)?;
+            }
+            let violation = timeline.points.iter().any(|p| {
+                p.status == detente_assess::report::Status::Violation
+                    && loaded
+                        .treaty
+                        .provision(&p.provision)
+                        .is_some_and(|x| x.kind != detente_lang::ast::ProvisionKind::Objective)
+            });
+            Ok(if violation { EXIT_VIOLATION } else { EXIT_OK })
+        }
+        Command::Plan { setup, at, output } => {
+            let at = parse_instant(&at, "--at")?;
+            let loaded = inputs::load(&setup, color)?;
+            let engine = loaded.engine(&setup)?;
+            let parties: Vec<String> = if setup.parties.is_empty() {
+                loaded.treaty.parties.clone()
+            } else {
+                setup.parties.clone()
+            };
+            let mut plans = Vec::new();
+            for party in &parties {
+                if !loaded.treaty.parties.contains(party) {
+                    return Err(Exit::invalid(format!(
+                        "error: the treaty has no party `{party}`; its parties are {}",
+                        loaded.treaty.parties.join(", ")
+                    )));
+                }
+                plans.push(engine.plan(party, at));
+            }
+            match output.format {
+                Format::Json => println!("{}", to_json(&plans)?),
+                Format::Csv => print!("{}", tables::plan_csv(&plans)),
+                Format::Table => print!("{}", tables::plan_table(&plans, std::io::stdout().is_terminal())),
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Demo { chart, no_serve: _ } => demo(chart, color),
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, Exit> {
+    serde_json::to_string_pretty(value).map_err(|e| Exit::internal(format!("error: internal error: {e}")))
+}
+
+pub fn parse_instant(text: &str, flag: &str) -> Result<Instant, Exit> {
+    Instant::parse(text.trim()).ok_or_else(|| {
+        Exit::invalid(format!(
+            "error: `{flag} {text}` is not a date or instant\n  help: write a date as `1980-01-01` or an instant in UTC as `1980-01-01T12:00:00Z`"
+        ))
+    })
+}
+
+pub fn parse_date(text: &str, flag: &str) -> Result<Date, Exit> {
+    Date::parse(text.trim()).ok_or_else(|| {
+        Exit::invalid(format!(
+            "error: `{flag} {text}` is not a date\n  help: write it as `1979-10-01`"
+        ))
+    })
+}
+
+fn parse_duration(text: &str) -> Result<Duration, Exit> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let count = text.get(..split).and_then(|n| n.parse::<i64>().ok()).filter(|n| *n > 0);
+    let unit = text.get(split..).and_then(|u| TimeUnit::from_word(u.trim()));
+    match (count, unit) {
+        (Some(count), Some(unit)) => Ok(Duration::new(count, unit)),
+        _ => Err(Exit::invalid(format!(
+            "error: `--every {text}` is not a duration\n  help: write it as `1 month`, `6 months`, `1 year` or `30 days`"
+        ))),
+    }
+}
+
+fn write_chart(engine: &Engine<'_, '_>, loaded: &inputs::Loaded, path: &std::path::Path, at: Instant) -> Result<(), Exit> {
+    // Chart the span from entry into force (or ten years back) to the instant assessed.
+    let from = loaded
+        .treaty
+        .in_force
+        .map(Date::start)
+        .filter(|f| *f < at)
+        .or_else(|| at.sub(Duration::new(10, TimeUnit::Year)))
+        .unwrap_or(at);
+    let timeline = engine.timeline(from, at, Duration::new(1, TimeUnit::Month));
+    chart::write(path, &timeline).map_err(Exit::internal)
+}
+
+/// The demo: the letter's framework on its 1977–1983 scenario.
+fn demo(chart_path: Option<PathBuf>, color: bool) -> Result<u8, Exit> {
+    let root = inputs::repo_root();
+    let setup = Setup {
+        treaty: root.join("treaties/carter-1977.treaty"),
+        facts: vec![root.join("scenarios/carter-1977/facts.jsonl")],
+        parties: Vec::new(),
+        set: Vec::new(),
+        assume_in_force: None,
+        interpretation: None,
+        error_format: ErrorFormat::Human,
+    };
+    let loaded = inputs::load(&setup, color)?;
+    let engine = loaded.engine(&setup)?;
+    let tty = std::io::stdout().is_terminal();
+    println!("detente demo: the framework of President Carter's letter of 4 March 1977");
+    println!("treaty  {}", setup.treaty.display());
+    println!("facts   {}", setup.facts.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    for date in ["1978-07-01", "1980-12-31", "1982-12-31"] {
+        let at = parse_instant(date, "--at")?;
+        let report = engine.assess(at);
+        println!();
+        println!("== Findings at {date} ==");
+        print!("{}", tables::findings_table(&report, tty));
+    }
+    let at = parse_instant("1980-12-31", "--at")?;
+    let plans: Vec<_> = loaded.treaty.parties.iter().map(|p| engine.plan(p, at)).collect();
+    println!();
+    println!("== Reductions still owed, as of 1980-12-31 ==");
+    print!("{}", tables::plan_table(&plans, tty));
+    let path = chart_path.unwrap_or_else(|| std::env::temp_dir().join("detente-demo-carter-1977.svg"));
+    let end = parse_instant("1983-12-31", "--at")?;
+    let start = parse_instant("1977-10-03", "--at")?;
+    let timeline = engine.timeline(start, end, Duration::new(1, TimeUnit::Month));
+    chart::write(&path, &timeline).map_err(Exit::internal)?;
+    println!();
+    println!("chart: {}", path.display());
+    // The scenario plants violations on purpose; the demo itself succeeded.
+    Ok(EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse() {
+        assert!(matches!(parse_duration("1 month"), Ok(d) if d == Duration::new(1, TimeUnit::Month)));
+        assert!(matches!(parse_duration("30days"), Ok(d) if d == Duration::new(30, TimeUnit::Day)));
+        assert!(parse_duration("month").is_err());
+        assert!(parse_duration("0 days").is_err());
+    }
+}

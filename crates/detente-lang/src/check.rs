@@ -1731,74 +1731,7 @@ impl Checker {
                 }
                 Some(Type::Bool)
             }
-            ExprKind::In(a, set) => {
-                let ta = self.expr(a, scope)?;
-                if !ta.is_textual() {
-                    self.mismatch(
-                        a.span,
-                        "text before `in`",
-                        &ta,
-                        "`in` tests whether a text attribute is in a group or a list",
-                    );
-                    return None;
-                }
-                match set {
-                    ast::InSet::Group(g) => {
-                        if !self.groups.contains_key(&g.name) {
-                            if let Type::Enum(values) = &ta
-                                && values.contains(&g.name)
-                            {
-                                return Some(Type::Bool);
-                            }
-                            let help =
-                                did_you_mean(&g.name, self.groups.keys().map(String::as_str))
-                                    .map_or_else(
-                                        || {
-                                            format!(
-                                                "declare it with `group {} = {{ \"…\" }}`",
-                                                g.name
-                                            )
-                                        },
-                                        |s| format!("did you mean `{s}`?"),
-                                    );
-                            self.error(
-                                Diagnostic::error(
-                                    "E0302",
-                                    format!("unknown group `{}`", g.name),
-                                    g.span,
-                                )
-                                .help(help),
-                            );
-                            return None;
-                        }
-                    }
-                    ast::InSet::List(values) => {
-                        for v in values {
-                            match (&v.kind, &ta) {
-                                (ExprKind::Str(_), _) => {}
-                                (ExprKind::Name(n), Type::Enum(vals)) => {
-                                    if !vals.contains(n) {
-                                        self.enum_value_error(n, v.span, vals);
-                                        return None;
-                                    }
-                                }
-                                _ => {
-                                    self.error(
-                                        Diagnostic::error(
-                                            "E0304",
-                                            "a list after `in` holds text values",
-                                            v.span,
-                                        )
-                                        .help("write the values in quotes, or as enum value names"),
-                                    );
-                                    return None;
-                                }
-                            }
-                        }
-                    }
-                }
-                Some(Type::Bool)
-            }
+            ExprKind::In(a, set) => self.in_type(a, set, scope),
             ExprKind::Call(func, args) => {
                 if args.len() < 2 {
                     self.error(
@@ -1831,173 +1764,238 @@ impl Checker {
                 }
                 ok.then_some(ty)
             }
-            ExprKind::Aggregate {
-                func,
-                target,
-                attr,
-                filter,
-                within,
-                window,
-            } => {
-                if !matches!(scope, Scope::Quantity) {
+            ExprKind::Aggregate { .. } => self.aggregate_type(e, scope),
+        }
+    }
+
+    /// The type of `x in group` or `x in (a, b, …)`; apart from [`Checker::expr`] to keep its
+    /// stack frame small, as it recurses once per level of the tree.
+    fn in_type(&mut self, a: &ast::Expr, set: &ast::InSet, scope: Scope<'_>) -> Option<Type> {
+        let ta = self.expr(a, scope)?;
+        if !ta.is_textual() {
+            self.mismatch(
+                a.span,
+                "text before `in`",
+                &ta,
+                "`in` tests whether a text attribute is in a group or a list",
+            );
+            return None;
+        }
+        match set {
+            ast::InSet::Group(g) => {
+                if !self.groups.contains_key(&g.name) {
+                    if let Type::Enum(values) = &ta
+                        && values.contains(&g.name)
+                    {
+                        return Some(Type::Bool);
+                    }
+                    let help = did_you_mean(&g.name, self.groups.keys().map(String::as_str))
+                        .map_or_else(
+                            || format!("declare it with `group {} = {{ \"…\" }}`", g.name),
+                            |s| format!("did you mean `{s}`?"),
+                        );
                     self.error(
-                        Diagnostic::error("E0304", "counts and sums belong in quantities", e.span)
-                            .help("define a `quantity` with this count and use its name here"),
+                        Diagnostic::error("E0302", format!("unknown group `{}`", g.name), g.span)
+                            .help(help),
                     );
                     return None;
                 }
-                let (subject, kind) = if let Some(k) = self.categories.get(&target.name) {
-                    (Subject::Item, k.clone())
-                } else if let Some(k) = self.event_types.get(&target.name) {
-                    (Subject::Event, k.clone())
-                } else {
-                    let mut names: Vec<&str> = self.categories.keys().map(String::as_str).collect();
-                    names.extend(self.event_types.keys().map(String::as_str));
-                    let help = did_you_mean(&target.name, names).map_or_else(
-                        || {
-                            format!(
-                                "declare it with `category {}` or `event {}`",
-                                target.name, target.name
-                            )
-                        },
-                        |s| format!("did you mean `{s}`?"),
-                    );
-                    self.error(
-                        Diagnostic::error(
-                            "E0302",
-                            format!("unknown category or event type `{}`", target.name),
-                            target.span,
-                        )
-                        .help(help),
-                    );
-                    // Still check the rest for more errors.
-                    if let Some(z) = within {
-                        self.zone_ref(z);
-                    }
-                    return None;
-                };
-                let mut ok = true;
-                let mut ty = Type::Int;
-                if let Some(attr) = attr {
-                    match kind.attr(&attr.name) {
-                        Some(t) if t.is_numeric() => {
-                            if *func == ast::AggFunc::Sum {
-                                ty = t.clone();
+            }
+            ast::InSet::List(values) => {
+                for v in values {
+                    match (&v.kind, &ta) {
+                        (ExprKind::Str(_), _) => {}
+                        (ExprKind::Name(n), Type::Enum(vals)) => {
+                            if !vals.contains(n) {
+                                self.enum_value_error(n, v.span, vals);
+                                return None;
                             }
                         }
-                        Some(t) => {
-                            let t = t.clone();
-                            self.mismatch(
-                                attr.span,
-                                "a numeric attribute to add up",
-                                &t,
-                                "`sum` adds up `int` or `decimal` attributes",
-                            );
-                            ok = false;
-                        }
-                        None => {
-                            let help = did_you_mean(
-                                &attr.name,
-                                kind.attrs.iter().map(|(n, _)| n.as_str()),
-                            )
-                            .map_or_else(
-                                || {
-                                    format!(
-                                        "the attributes of `{}` are {}",
-                                        kind.name,
-                                        list(
-                                            &kind
-                                                .attrs
-                                                .iter()
-                                                .map(|(n, _)| n.clone())
-                                                .collect::<Vec<_>>()
-                                        )
-                                    )
-                                },
-                                |s| format!("did you mean `{s}`?"),
-                            );
-                            self.error(
-                                Diagnostic::error(
-                                    "E0305",
-                                    format!("`{}` has no attribute `{}`", kind.name, attr.name),
-                                    attr.span,
-                                )
-                                .help(help),
-                            );
-                            ok = false;
-                        }
-                    }
-                    if *func == ast::AggFunc::Count {
-                        self.error(
-                            Diagnostic::error(
-                                "E0304",
-                                "`count` counts whole items or events, not an attribute",
-                                attr.span,
-                            )
-                            .help(format!(
-                                "write `count({})`, or `sum({}.{})` to add the attribute up",
-                                target.name, target.name, attr.name
-                            )),
-                        );
-                        ok = false;
-                    }
-                }
-                if let Some(f) = filter {
-                    let kinds = [&kind];
-                    let t = self.expr(f, Scope::Filter(&kinds));
-                    match t {
-                        Some(Type::Bool) => {}
-                        Some(t) => {
-                            self.mismatch(
-                                f.span,
-                                "a condition (`bool`)",
-                                &t,
-                                "filter with a condition, such as `where mobile`",
-                            );
-                            ok = false;
-                        }
-                        None => ok = false,
-                    }
-                }
-                if let Some(z) = within
-                    && self.zone_ref(z).is_none()
-                {
-                    ok = false;
-                }
-                match (subject, window) {
-                    (Subject::Event, None) => {
-                        self.error(
-                            Diagnostic::error("E0304", format!("events of `{}` need a time window", target.name), e.span)
-                                .label("this counts events")
-                                .help("add `per year` (this calendar year) or `over 12 months` (a trailing window) before `)`"),
-                        );
-                        ok = false;
-                    }
-                    (Subject::Item, Some(_)) => {
-                        self.error(
-                            Diagnostic::error("E0304", format!("items of `{}` are counted at an instant, not over a window", target.name), e.span)
-                                .help("remove `per year` / `over …`: items are counted as they exist at the instant assessed"),
-                        );
-                        ok = false;
-                    }
-                    (_, Some(ast::Window::Over(d))) => {
-                        if !matches!(d.kind, ExprKind::Duration(n, _) if n > 0) {
+                        _ => {
                             self.error(
                                 Diagnostic::error(
                                     "E0304",
-                                    "the window must be a positive duration literal",
-                                    d.span,
+                                    "a list after `in` holds text values",
+                                    v.span,
                                 )
-                                .help("write it as `over 12 months` or `over 30 days`"),
+                                .help("write the values in quotes, or as enum value names"),
                             );
-                            ok = false;
+                            return None;
                         }
                     }
-                    _ => {}
                 }
-                ok.then_some(ty)
             }
         }
+        Some(Type::Bool)
+    }
+
+    /// The type of `count(…)` or `sum(…)`; apart from [`Checker::expr`] like [`Checker::in_type`].
+    fn aggregate_type(&mut self, e: &ast::Expr, scope: Scope<'_>) -> Option<Type> {
+        let ExprKind::Aggregate {
+            func,
+            target,
+            attr,
+            filter,
+            within,
+            window,
+        } = &e.kind
+        else {
+            return None;
+        };
+        if !matches!(scope, Scope::Quantity) {
+            self.error(
+                Diagnostic::error("E0304", "counts and sums belong in quantities", e.span)
+                    .help("define a `quantity` with this count and use its name here"),
+            );
+            return None;
+        }
+        let (subject, kind) = if let Some(k) = self.categories.get(&target.name) {
+            (Subject::Item, k.clone())
+        } else if let Some(k) = self.event_types.get(&target.name) {
+            (Subject::Event, k.clone())
+        } else {
+            let mut names: Vec<&str> = self.categories.keys().map(String::as_str).collect();
+            names.extend(self.event_types.keys().map(String::as_str));
+            let help = did_you_mean(&target.name, names).map_or_else(
+                || {
+                    format!(
+                        "declare it with `category {}` or `event {}`",
+                        target.name, target.name
+                    )
+                },
+                |s| format!("did you mean `{s}`?"),
+            );
+            self.error(
+                Diagnostic::error(
+                    "E0302",
+                    format!("unknown category or event type `{}`", target.name),
+                    target.span,
+                )
+                .help(help),
+            );
+            // Still check the rest for more errors.
+            if let Some(z) = within {
+                self.zone_ref(z);
+            }
+            return None;
+        };
+        let mut ok = true;
+        let mut ty = Type::Int;
+        if let Some(attr) = attr {
+            match kind.attr(&attr.name) {
+                Some(t) if t.is_numeric() => {
+                    if *func == ast::AggFunc::Sum {
+                        ty = t.clone();
+                    }
+                }
+                Some(t) => {
+                    let t = t.clone();
+                    self.mismatch(
+                        attr.span,
+                        "a numeric attribute to add up",
+                        &t,
+                        "`sum` adds up `int` or `decimal` attributes",
+                    );
+                    ok = false;
+                }
+                None => {
+                    let help = did_you_mean(&attr.name, kind.attrs.iter().map(|(n, _)| n.as_str()))
+                        .map_or_else(
+                            || {
+                                format!(
+                                    "the attributes of `{}` are {}",
+                                    kind.name,
+                                    list(
+                                        &kind
+                                            .attrs
+                                            .iter()
+                                            .map(|(n, _)| n.clone())
+                                            .collect::<Vec<_>>()
+                                    )
+                                )
+                            },
+                            |s| format!("did you mean `{s}`?"),
+                        );
+                    self.error(
+                        Diagnostic::error(
+                            "E0305",
+                            format!("`{}` has no attribute `{}`", kind.name, attr.name),
+                            attr.span,
+                        )
+                        .help(help),
+                    );
+                    ok = false;
+                }
+            }
+            if *func == ast::AggFunc::Count {
+                self.error(
+                    Diagnostic::error(
+                        "E0304",
+                        "`count` counts whole items or events, not an attribute",
+                        attr.span,
+                    )
+                    .help(format!(
+                        "write `count({})`, or `sum({}.{})` to add the attribute up",
+                        target.name, target.name, attr.name
+                    )),
+                );
+                ok = false;
+            }
+        }
+        if let Some(f) = filter {
+            let kinds = [&kind];
+            let t = self.expr(f, Scope::Filter(&kinds));
+            match t {
+                Some(Type::Bool) => {}
+                Some(t) => {
+                    self.mismatch(
+                        f.span,
+                        "a condition (`bool`)",
+                        &t,
+                        "filter with a condition, such as `where mobile`",
+                    );
+                    ok = false;
+                }
+                None => ok = false,
+            }
+        }
+        if let Some(z) = within
+            && self.zone_ref(z).is_none()
+        {
+            ok = false;
+        }
+        match (subject, window) {
+            (Subject::Event, None) => {
+                self.error(
+                    Diagnostic::error("E0304", format!("events of `{}` need a time window", target.name), e.span)
+                        .label("this counts events")
+                        .help("add `per year` (this calendar year) or `over 12 months` (a trailing window) before `)`"),
+                );
+                ok = false;
+            }
+            (Subject::Item, Some(_)) => {
+                self.error(
+                    Diagnostic::error("E0304", format!("items of `{}` are counted at an instant, not over a window", target.name), e.span)
+                        .help("remove `per year` / `over …`: items are counted as they exist at the instant assessed"),
+                );
+                ok = false;
+            }
+            (_, Some(ast::Window::Over(d))) => {
+                if !matches!(d.kind, ExprKind::Duration(n, _) if n > 0) {
+                    self.error(
+                        Diagnostic::error(
+                            "E0304",
+                            "the window must be a positive duration literal",
+                            d.span,
+                        )
+                        .help("write it as `over 12 months` or `over 30 days`"),
+                    );
+                    ok = false;
+                }
+            }
+            _ => {}
+        }
+        ok.then_some(ty)
     }
 
     fn enum_value_error(&mut self, value: &str, span: Span, values: &[String]) {

@@ -16,6 +16,10 @@ pub const MAX_SOURCE_BYTES: usize = 1024 * 1024;
 pub const MAX_DEPTH: u32 = 64;
 /// Most nodes in one expression.
 pub const MAX_EXPR_NODES: u32 = 4096;
+/// Deepest expression tree. A chain such as `a + b + c` nests one level per operator, so
+/// this bounds the recursion of everything that walks the tree (checker, formatter,
+/// evaluator) where [`MAX_DEPTH`] alone, which counts parentheses and prefixes, does not.
+pub const MAX_TREE_DEPTH: usize = 128;
 
 #[derive(Debug)]
 pub struct Parsed {
@@ -621,6 +625,7 @@ impl Parser {
     }
 
     fn point(&mut self) -> PResult<(Expr, Expr)> {
+        self.start_expr();
         self.expect(&TokenKind::LParen, "`(latitude, longitude)`")?;
         let lat = self.unary()?;
         self.expect(&TokenKind::Comma, "`,` between latitude and longitude")?;
@@ -705,6 +710,7 @@ impl Parser {
 
     fn stmt(&mut self, kind: ProvisionKind) -> PResult<Stmt> {
         let start = self.span();
+        self.start_expr();
         let stmt = match kind {
             ProvisionKind::Limit | ProvisionKind::Objective => self.clause()?,
             ProvisionKind::Ban => {
@@ -824,8 +830,7 @@ impl Parser {
     }
 
     fn clause(&mut self) -> PResult<StmtKind> {
-        self.expr_nodes = 0;
-        self.expr_budget_reported = false;
+        self.start_expr();
         let lhs = self.arith()?;
         let op = match self.kind() {
             TokenKind::Le => CmpOp::Le,
@@ -911,10 +916,7 @@ impl Parser {
                 )
                 .help("split it into named quantities"),
             );
-            // Skip the rest of the file: nothing nested this deeply can be recovered sensibly.
-            while !self.at_eof() {
-                self.bump();
-            }
+            // The statement is abandoned; recovery resumes at the next statement.
             return Err(Reported);
         }
         Ok(())
@@ -922,6 +924,46 @@ impl Parser {
 
     fn leave(&mut self) {
         self.depth = self.depth.saturating_sub(1);
+    }
+
+    /// Starts a new expression: resets the nesting depth (an error unwinds without
+    /// leaving the levels it entered) and the node budget.
+    fn start_expr(&mut self) {
+        self.depth = 0;
+        self.expr_nodes = 0;
+        self.expr_budget_reported = false;
+    }
+
+    /// Refuses a binary chain whose tree is deeper than [`MAX_TREE_DEPTH`]. `depth` caches the
+    /// depth of the chain built so far, so each operand is measured once.
+    fn chain_depth(
+        &mut self,
+        depth: &mut Option<usize>,
+        lhs: &Expr,
+        rhs: &Expr,
+        span: Span,
+    ) -> PResult<()> {
+        let lhs_depth = depth.unwrap_or_else(|| tree_depth(lhs));
+        let new_depth = 1 + lhs_depth.max(tree_depth(rhs));
+        *depth = Some(new_depth);
+        if new_depth > MAX_TREE_DEPTH {
+            if !self.expr_budget_reported {
+                self.expr_budget_reported = true;
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "E0003",
+                        format!("expression is more than {MAX_TREE_DEPTH} operations deep"),
+                        span,
+                    )
+                    .help(
+                        "a chain such as `a + b + c + …` nests one level per operator; \
+                         split it into named quantities",
+                    ),
+                );
+            }
+            return Err(Reported);
+        }
+        Ok(())
     }
 
     fn node(&mut self, kind: ExprKind, span: Span) -> PResult<Expr> {
@@ -945,17 +987,18 @@ impl Parser {
 
     /// A full expression: `or` has the lowest precedence.
     fn expr(&mut self) -> PResult<Expr> {
-        self.expr_nodes = 0;
-        self.expr_budget_reported = false;
+        self.start_expr();
         self.or_expr()
     }
 
     fn or_expr(&mut self) -> PResult<Expr> {
         self.enter()?;
         let mut lhs = self.and_expr()?;
+        let mut depth = None;
         while self.eat_word("or") {
             let rhs = self.and_expr()?;
             let span = lhs.span.to(rhs.span);
+            self.chain_depth(&mut depth, &lhs, &rhs, span)?;
             lhs = self.node(ExprKind::Or(Box::new(lhs), Box::new(rhs)), span)?;
         }
         self.leave();
@@ -964,9 +1007,11 @@ impl Parser {
 
     fn and_expr(&mut self) -> PResult<Expr> {
         let mut lhs = self.not_expr()?;
+        let mut depth = None;
         while self.eat_word("and") {
             let rhs = self.not_expr()?;
             let span = lhs.span.to(rhs.span);
+            self.chain_depth(&mut depth, &lhs, &rhs, span)?;
             lhs = self.node(ExprKind::And(Box::new(lhs), Box::new(rhs)), span)?;
         }
         Ok(lhs)
@@ -1026,6 +1071,7 @@ impl Parser {
     fn arith(&mut self) -> PResult<Expr> {
         self.enter()?;
         let mut lhs = self.term()?;
+        let mut depth = None;
         loop {
             let op = match self.kind() {
                 TokenKind::Plus => ArithOp::Add,
@@ -1035,6 +1081,7 @@ impl Parser {
             self.bump();
             let rhs = self.term()?;
             let span = lhs.span.to(rhs.span);
+            self.chain_depth(&mut depth, &lhs, &rhs, span)?;
             lhs = self.node(ExprKind::Arith(op, Box::new(lhs), Box::new(rhs)), span)?;
         }
         self.leave();
@@ -1043,6 +1090,7 @@ impl Parser {
 
     fn term(&mut self) -> PResult<Expr> {
         let mut lhs = self.unary()?;
+        let mut depth = None;
         loop {
             let op = match self.kind() {
                 TokenKind::Star => ArithOp::Mul,
@@ -1052,6 +1100,7 @@ impl Parser {
             self.bump();
             let rhs = self.unary()?;
             let span = lhs.span.to(rhs.span);
+            self.chain_depth(&mut depth, &lhs, &rhs, span)?;
             lhs = self.node(ExprKind::Arith(op, Box::new(lhs), Box::new(rhs)), span)?;
         }
         Ok(lhs)
@@ -1208,6 +1257,43 @@ impl Parser {
             start.to(end),
         )
     }
+}
+
+/// The depth of an expression tree, measured without recursion.
+fn tree_depth<'a>(e: &'a Expr) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(e, 1usize)];
+    while let Some((e, depth)) = stack.pop() {
+        deepest = deepest.max(depth);
+        let mut push = |child: &'a Expr| stack.push((child, depth + 1));
+        match &e.kind {
+            ExprKind::Neg(a) | ExprKind::Not(a) | ExprKind::Paren(a) => push(a),
+            ExprKind::Arith(_, a, b)
+            | ExprKind::Cmp(_, a, b)
+            | ExprKind::And(a, b)
+            | ExprKind::Or(a, b) => {
+                push(a);
+                push(b);
+            }
+            ExprKind::In(a, set) => {
+                push(a);
+                if let InSet::List(values) = set {
+                    values.iter().for_each(push);
+                }
+            }
+            ExprKind::Call(_, args) => args.iter().for_each(push),
+            ExprKind::Aggregate { filter, window, .. } => {
+                if let Some(f) = filter {
+                    push(f);
+                }
+                if let Some(Window::Over(d)) = window {
+                    push(d);
+                }
+            }
+            _ => {}
+        }
+    }
+    deepest
 }
 
 static EOF_TOKEN: Token = Token {
