@@ -178,6 +178,9 @@ pub struct Engine<'t, 'f> {
     params: BTreeMap<String, Result<Value, Missing>>,
     overridden: Vec<String>,
     quantities: Vec<&'t Quantity>,
+    /// Quantities the active interpretation redefines: computed by its definition, never
+    /// taken from a party's declared aggregate (which is that party's own reading).
+    reinterpreted: BTreeSet<String>,
     /// Keyed by the aggregate's address in the treaty (stable for the engine's lifetime)
     /// and the party; looked up, never iterated.
     series: BTreeMap<(usize, String), Series>,
@@ -427,6 +430,12 @@ impl<'t, 'f> Engine<'t, 'f> {
             params.insert(p.name.clone(), value);
         }
         let quantities = treaty.quantities_under(options.interpretation.as_deref());
+        let reinterpreted = options
+            .interpretation
+            .as_deref()
+            .and_then(|name| treaty.interpretation(name))
+            .map(|i| i.quantities.iter().map(|q| q.name.clone()).collect())
+            .unwrap_or_default();
         let mut engine = Engine {
             treaty,
             facts,
@@ -438,6 +447,7 @@ impl<'t, 'f> Engine<'t, 'f> {
             params,
             overridden,
             quantities,
+            reinterpreted,
             series: BTreeMap::new(),
             item_data: BTreeSet::new(),
             declarations: BTreeMap::new(),
@@ -605,6 +615,7 @@ impl<'t, 'f> Engine<'t, 'f> {
                 eval(expr, &scope).ok().and_then(|v| v.num()).map(|n| fit(n, &q.ty))
             });
             let value = match (declared, computed) {
+                (_, Some(c)) if self.reinterpreted.contains(&q.name) => Ok(c),
                 (Some((_, n, _)), _) => Ok(fit(number_to_num(n), &q.ty)),
                 (None, Some(c)) => Ok(c),
                 (None, None) => Err(self.missing_reason(q, party, at, &values)),
@@ -1051,6 +1062,9 @@ impl<'t, 'f> Engine<'t, 'f> {
     /// A declared value of `name` as of the latest declaration up to `at` that disagrees
     /// with the value computed from the same date's declarations and items.
     fn inconsistency(&self, party: &str, name: &str, at: Instant) -> Option<Violation> {
+        if self.reinterpreted.contains(name) {
+            return None;
+        }
         let list = self.declarations.get(&(party.to_owned(), name.to_owned()))?;
         let (date, declared, decl) = list.iter().rev().find(|(d, _, _)| d.start() <= at)?;
         let snapshot = self.quantities_with(party, date.start(), DeclMode::AsOf(*date));
@@ -1537,6 +1551,9 @@ impl<'t, 'f> Engine<'t, 'f> {
             }
             let snapshot = self.quantities_with(party, d.as_of.start(), DeclMode::AsOf(d.as_of));
             for name in quantities {
+                if self.reinterpreted.contains(name) {
+                    continue;
+                }
                 if let Some(QuantityValue {
                     declared: Some((_, declared, decl)),
                     computed: Some(computed),

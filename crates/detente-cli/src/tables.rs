@@ -1,11 +1,11 @@
 //! Tables for people (fitting an 80-column terminal) and CSV for programs.
 
-use comfy_table::{Cell, Color, ContentArrangement, Table, presets::UTF8_BORDERS_ONLY};
+use comfy_table::{Cell, Color, ContentArrangement, Table, presets::NOTHING};
 use detente_assess::report::{Finding, Num, Plan, Report, Status, Timeline};
 
 fn table(color: bool) -> Table {
     let mut t = Table::new();
-    t.load_style(UTF8_BORDERS_ONLY)
+    t.load_style(NOTHING)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_width(80);
     if !color {
@@ -34,11 +34,13 @@ fn status_cell(status: Status, color: bool) -> Cell {
 /// What a person most needs to read about a finding, in a few words.
 fn note(f: &Finding) -> String {
     if let Some(reason) = &f.reason {
-        return reason.clone();
+        return reason.replace('`', "");
     }
     let mut reasons: Vec<&str> = f.violations.iter().map(|v| v.reason).collect();
+    reasons.sort_unstable();
     reasons.dedup();
-    let mut text = reasons.join(", ");
+    // Spaces let the column wrap between words.
+    let mut text = reasons.join(", ").replace('_', " ");
     if f.violations.len() > 1 {
         text = format!("{} ({})", text, f.violations.len());
     }

@@ -45,6 +45,8 @@ pub struct FactsLoader {
     source: u32,
     line: u64,
     records: u64,
+    /// [`MAX_RECORDS`], lowered by tests.
+    max_records: u64,
     stopped: bool,
 }
 
@@ -71,6 +73,7 @@ impl FactsLoader {
             source: 0,
             line: 0,
             records: 0,
+            max_records: MAX_RECORDS,
             stopped: false,
         }
     }
@@ -126,7 +129,7 @@ impl FactsLoader {
             return;
         }
         self.records += 1;
-        if self.records > MAX_RECORDS {
+        if self.records > self.max_records {
             self.error(
                 origin,
                 FactError {
@@ -136,7 +139,8 @@ impl FactsLoader {
                     column: 1,
                     field: None,
                     message: format!(
-                        "too many records: the limit is {MAX_RECORDS}; the rest is ignored"
+                        "too many records: the limit is {}; the rest is ignored",
+                        self.max_records
                     ),
                     help: Some("split the facts, or assess fewer at a time".to_owned()),
                 },
@@ -819,7 +823,7 @@ fn declaration<'de, A: MapAccess<'de>>(map: &mut A, ctx: &mut Ctx<'_>) -> Result
             "as_of" => field(map, ctx, &mut as_of, "as_of", DateExpect)?,
             "quantities" => field(map, ctx, &mut quantities, "quantities", QuantitiesExpect)?,
             "id" => field(map, ctx, &mut id, "id", Opt(IdExpect))?,
-            "delivered_at" => field(map, ctx, &mut delivered_at, "delivered_at", Opt(InstantExpect))?,
+            "delivered_at" => field(map, ctx, &mut delivered_at, "delivered_at", Opt(INSTANT))?,
             "kind" => return Err(duplicate_field(ctx, "kind")),
             other => return Err(unknown_field(ctx, other, &DECLARATION)),
         }
@@ -844,8 +848,8 @@ fn item<'de, A: MapAccess<'de>>(map: &mut A, ctx: &mut Ctx<'_>) -> Result<Item, 
             "category" => field(map, ctx, &mut category, "category", NameExpect)?,
             "attributes" => field(map, ctx, &mut attributes, "attributes", Opt(AttrsExpect))?,
             "location" => field(map, ctx, &mut location, "location", Opt(PointExpect))?,
-            "from" => field(map, ctx, &mut from, "from", InstantExpect)?,
-            "until" => field(map, ctx, &mut until, "until", Opt(InstantExpect))?,
+            "from" => field(map, ctx, &mut from, "from", DATE_OR_INSTANT)?,
+            "until" => field(map, ctx, &mut until, "until", Opt(DATE_OR_INSTANT))?,
             "kind" => return Err(duplicate_field(ctx, "kind")),
             other => return Err(unknown_field(ctx, other, &ITEM)),
         }
@@ -883,7 +887,7 @@ fn event<'de, A: MapAccess<'de>>(map: &mut A, ctx: &mut Ctx<'_>) -> Result<Event
             "party" => field(map, ctx, &mut party, "party", NameExpect)?,
             "id" => field(map, ctx, &mut id, "id", IdExpect)?,
             "type" => field(map, ctx, &mut event_type, "type", NameExpect)?,
-            "at" => field(map, ctx, &mut at, "at", InstantExpect)?,
+            "at" => field(map, ctx, &mut at, "at", INSTANT)?,
             "location" => field(map, ctx, &mut location, "location", Opt(PointExpect))?,
             "attributes" => field(map, ctx, &mut attributes, "attributes", Opt(AttrsExpect))?,
             "kind" => return Err(duplicate_field(ctx, "kind")),
@@ -913,8 +917,8 @@ fn notification<'de, A: MapAccess<'de>>(
             "id" => field(map, ctx, &mut id, "id", IdExpect)?,
             "provision" => field(map, ctx, &mut provision, "provision", NameExpect)?,
             "event_type" => field(map, ctx, &mut event_type, "event_type", NameExpect)?,
-            "sent_at" => field(map, ctx, &mut sent_at, "sent_at", InstantExpect)?,
-            "received_at" => field(map, ctx, &mut received_at, "received_at", Opt(InstantExpect))?,
+            "sent_at" => field(map, ctx, &mut sent_at, "sent_at", INSTANT)?,
+            "received_at" => field(map, ctx, &mut received_at, "received_at", Opt(INSTANT))?,
             "window" => field(map, ctx, &mut window, "window", Opt(WindowExpect))?,
             "launch_area" => field(map, ctx, &mut launch_area, "launch_area", Opt(AreaExpect))?,
             "impact_area" => field(map, ctx, &mut impact_area, "impact_area", Opt(AreaExpect))?,
@@ -949,7 +953,7 @@ fn observation<'de, A: MapAccess<'de>>(
             "party" => field(map, ctx, &mut party, "party", NameExpect)?,
             "id" => field(map, ctx, &mut id, "id", IdExpect)?,
             "type" => field(map, ctx, &mut observed_type, "type", NameExpect)?,
-            "at" => field(map, ctx, &mut at, "at", InstantExpect)?,
+            "at" => field(map, ctx, &mut at, "at", INSTANT)?,
             "launch_point" => field(map, ctx, &mut launch_point, "launch_point", Opt(PointExpect))?,
             "impact_point" => field(map, ctx, &mut impact_point, "impact_point", Opt(PointExpect))?,
             "location" => field(map, ctx, &mut location, "location", Opt(PointExpect))?,
@@ -1083,14 +1087,26 @@ impl<'de> Expect<'de> for DateExpect {
     }
 }
 
-/// An instant, or a bare date meaning midnight UTC.
-struct InstantExpect;
+/// An instant, or a bare date meaning midnight UTC; `expected` says which the field is
+/// mostly written with.
+struct InstantExpect {
+    expected: &'static str,
+}
+
+/// Fields that are usually instants (`at`, `sent_at`).
+const INSTANT: InstantExpect = InstantExpect {
+    expected: "an instant like `1979-06-18T10:00:00Z`",
+};
+/// Fields that are usually dates (an item's `from` and `until`).
+const DATE_OR_INSTANT: InstantExpect = InstantExpect {
+    expected: "a date like `1979-06-18` or an instant like `1979-06-18T10:00:00Z`",
+};
 
 impl<'de> Expect<'de> for InstantExpect {
     type Value = Instant;
 
     fn expected(&self) -> &'static str {
-        "an instant like `1979-06-18T10:00:00Z`"
+        self.expected
     }
 
     fn help(&self) -> Option<String> {
@@ -1208,8 +1224,8 @@ impl<'de> Expect<'de> for WindowExpect {
         let (mut from, mut to) = (None, None);
         while let Some(key) = map.next_key_seed(KeySeed)? {
             match &*key {
-                "from" => field(&mut map, ctx, &mut from, "from", InstantExpect)?,
-                "to" => field(&mut map, ctx, &mut to, "to", InstantExpect)?,
+                "from" => field(&mut map, ctx, &mut from, "from", INSTANT)?,
+                "to" => field(&mut map, ctx, &mut to, "to", INSTANT)?,
                 other => return Err(unknown_field(ctx, other, &WINDOW)),
             }
         }
