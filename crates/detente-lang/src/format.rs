@@ -133,6 +133,7 @@ impl Formatter<'_> {
         self.leading_comments(t.span.end);
         self.indent -= 1;
         self.line("}");
+        self.trailing_comment(self.line_of(t.span.end.saturating_sub(1)));
         self.leading_comments(u32::MAX);
     }
 
@@ -200,6 +201,9 @@ impl Formatter<'_> {
                 self.trailing_comment(self.line_of(item.span.start));
                 self.indent += 1;
                 for (q, span) in &i.quantities {
+                    if self.gap_before(self.first_offset(span.start)) {
+                        self.blank();
+                    }
                     self.leading_comments(span.start);
                     self.line(&format!("quantity {}", quantity_text(q)));
                     self.trailing_comment(self.line_of(span.end.saturating_sub(1)));
@@ -345,6 +349,9 @@ impl Formatter<'_> {
         self.trailing_comment(self.line_of(item.span.start));
         self.indent += 1;
         for stmt in &p.body {
+            if self.gap_before(self.first_offset(stmt.span.start)) {
+                self.blank();
+            }
             self.leading_comments(stmt.span.start);
             let text = stmt_text(stmt);
             self.line(&text);
