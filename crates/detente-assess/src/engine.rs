@@ -48,10 +48,22 @@ pub struct Provenance {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EngineError {
-    UnknownInterpretation { name: String, help: Option<String> },
-    UnknownParam { name: String, help: Option<String> },
-    BadParamValue { name: String, expected: String, found: String },
-    MissingZone { name: String },
+    UnknownInterpretation {
+        name: String,
+        help: Option<String>,
+    },
+    UnknownParam {
+        name: String,
+        help: Option<String>,
+    },
+    BadParamValue {
+        name: String,
+        expected: String,
+        found: String,
+    },
+    MissingZone {
+        name: String,
+    },
 }
 
 impl fmt::Display for EngineError {
@@ -225,7 +237,10 @@ pub fn inline_shape(source: &ZoneSource) -> Option<Shape> {
     match source {
         ZoneSource::File(_) => None,
         ZoneSource::Polygon(points) => Some(Shape::polygon(
-            points.iter().map(|&(lat, lon)| Point { lat, lon }).collect(),
+            points
+                .iter()
+                .map(|&(lat, lon)| Point { lat, lon })
+                .collect(),
         )),
         ZoneSource::Circle {
             lat,
@@ -383,12 +398,11 @@ impl<'t, 'f> Engine<'t, 'f> {
                     zones.insert(zone.name.clone(), shape);
                 }
                 None => {
-                    let shape = file_zones
-                        .get(&zone.name)
-                        .cloned()
-                        .ok_or_else(|| EngineError::MissingZone {
+                    let shape = file_zones.get(&zone.name).cloned().ok_or_else(|| {
+                        EngineError::MissingZone {
                             name: zone.name.clone(),
-                        })?;
+                        }
+                    })?;
                     zones.insert(zone.name.clone(), shape);
                 }
             }
@@ -412,11 +426,13 @@ impl<'t, 'f> Engine<'t, 'f> {
         for p in &treaty.params {
             let value = if let Some(text) = options.params.get(&p.name) {
                 overridden.push(p.name.clone());
-                Ok(parse_param(text, &p.ty).ok_or_else(|| EngineError::BadParamValue {
-                    name: p.name.clone(),
-                    expected: describe_type(&p.ty),
-                    found: text.clone(),
-                })?)
+                Ok(
+                    parse_param(text, &p.ty).ok_or_else(|| EngineError::BadParamValue {
+                        name: p.name.clone(),
+                        expected: describe_type(&p.ty),
+                        found: text.clone(),
+                    })?,
+                )
             } else if let Some(default) = &p.default {
                 let scope = ConstScope {
                     treaty,
@@ -512,7 +528,13 @@ impl<'t, 'f> Engine<'t, 'f> {
                     match agg.subject {
                         Subject::Item => {
                             for item in items_by.get(&key).map(Vec::as_slice).unwrap_or(&[]) {
-                                if !self.matches(&scope, agg.filter.as_ref(), agg.within.as_deref(), &item.attributes, item.location) {
+                                if !self.matches(
+                                    &scope,
+                                    agg.filter.as_ref(),
+                                    agg.within.as_deref(),
+                                    &item.attributes,
+                                    item.location,
+                                ) {
                                     continue;
                                 }
                                 let n = agg_value(agg, &item.attributes);
@@ -524,10 +546,19 @@ impl<'t, 'f> Engine<'t, 'f> {
                         }
                         Subject::Event => {
                             for event in events_by.get(&key).map(Vec::as_slice).unwrap_or(&[]) {
-                                if !self.matches(&scope, agg.filter.as_ref(), agg.within.as_deref(), &event.attributes, event.location) {
+                                if !self.matches(
+                                    &scope,
+                                    agg.filter.as_ref(),
+                                    agg.within.as_deref(),
+                                    &event.attributes,
+                                    event.location,
+                                ) {
                                     continue;
                                 }
-                                starts.push((event.at.unix_seconds(), agg_value(agg, &event.attributes)));
+                                starts.push((
+                                    event.at.unix_seconds(),
+                                    agg_value(agg, &event.attributes),
+                                ));
                             }
                         }
                     }
@@ -612,7 +643,10 @@ impl<'t, 'f> Engine<'t, 'f> {
                 if !self.has_item_data(party, expr) {
                     return None;
                 }
-                eval(expr, &scope).ok().and_then(|v| v.num()).map(|n| fit(n, &q.ty))
+                eval(expr, &scope)
+                    .ok()
+                    .and_then(|v| v.num())
+                    .map(|n| fit(n, &q.ty))
             });
             let value = match (declared, computed) {
                 (_, Some(c)) if self.reinterpreted.contains(&q.name) => Ok(c),
@@ -664,7 +698,9 @@ impl<'t, 'f> Engine<'t, 'f> {
             aggregates_of(expr, &mut aggs);
             if let Some(a) = aggs.iter().find(|a| {
                 a.subject == Subject::Item
-                    && !self.item_data.contains(&(party.to_owned(), a.target.clone()))
+                    && !self
+                        .item_data
+                        .contains(&(party.to_owned(), a.target.clone()))
             }) {
                 return Missing(format!(
                     "`{party}` has declared no `{}` as of {} and has no `{}` items to count",
@@ -708,7 +744,9 @@ impl<'t, 'f> Engine<'t, 'f> {
                             .map_or(i64::MIN, |d| d.start().unix_seconds());
                         year_start - 1
                     }
-                    Some(AggWindow::Over(d)) => at.sub(*d).map_or(i64::MIN, Instant::unix_seconds),
+                    Some(AggWindow::Over(d)) => {
+                        at.checked_sub(*d).map_or(i64::MIN, Instant::unix_seconds)
+                    }
                     None => i64::MIN,
                 };
                 let (lo, hi) = series.window(from_exclusive, t);
@@ -737,9 +775,9 @@ impl<'t, 'f> Engine<'t, 'f> {
     fn period(&self, p: &Provision) -> (Result<Date, Missing>, Option<Result<Date, Missing>>) {
         let start = match &p.from {
             Some(e) => self.date_value(e),
-            None => self.in_force.ok_or_else(|| {
-                Missing("the treaty has not entered into force".to_owned())
-            }),
+            None => self
+                .in_force
+                .ok_or_else(|| Missing("the treaty has not entered into force".to_owned())),
         };
         let end = match (&p.until, &self.treaty.expires) {
             (Some(e), _) | (None, Some(e)) => Some(self.date_value(e)),
@@ -970,9 +1008,10 @@ impl<'t, 'f> Engine<'t, 'f> {
                 quantities.insert(name.clone(), quantity_evidence(qv));
             }
         }
-        finding
-            .evidence
-            .insert("quantities".to_owned(), serde_json::Value::Object(quantities));
+        finding.evidence.insert(
+            "quantities".to_owned(),
+            serde_json::Value::Object(quantities),
+        );
         if let Some(interpretation) = &self.interpretation {
             finding.evidence.insert(
                 "interpretation".to_owned(),
@@ -1010,12 +1049,8 @@ impl<'t, 'f> Engine<'t, 'f> {
                 finding.value = Some(v);
                 finding.bound = Some(b);
                 finding.margin = Some(margin);
-                let holds = value::compare(
-                    clause.op,
-                    &Value::from_num(v),
-                    &Value::from_num(b),
-                )
-                .unwrap_or(false);
+                let holds = value::compare(clause.op, &Value::from_num(v), &Value::from_num(b))
+                    .unwrap_or(false);
                 if !holds {
                     finding.violations.insert(
                         0,
@@ -1048,7 +1083,7 @@ impl<'t, 'f> Engine<'t, 'f> {
                 && let Ok(Value::Duration(due)) = eval(due, &self.const_scope())
             {
                 for date in as_of_dates(as_of, start, at.date()) {
-                    if let Some(deadline) = date.start().add(due)
+                    if let Some(deadline) = date.start().checked_add(due)
                         && deadline <= at
                     {
                         best = Some(best.map_or(date, |b| b.max(date)));
@@ -1065,7 +1100,9 @@ impl<'t, 'f> Engine<'t, 'f> {
         if self.reinterpreted.contains(name) {
             return None;
         }
-        let list = self.declarations.get(&(party.to_owned(), name.to_owned()))?;
+        let list = self
+            .declarations
+            .get(&(party.to_owned(), name.to_owned()))?;
         let (date, declared, decl) = list.iter().rev().find(|(d, _, _)| d.start() <= at)?;
         let snapshot = self.quantities_with(party, date.start(), DeclMode::AsOf(*date));
         let computed = snapshot.get(name)?.computed?;
@@ -1115,7 +1152,9 @@ impl<'t, 'f> Engine<'t, 'f> {
                     }
                 }
                 let first = entries.first().map(|(b, _)| b);
-                num(current.or(first).ok_or_else(|| Missing("the schedule is empty".to_owned()))?)
+                num(current
+                    .or(first)
+                    .ok_or_else(|| Missing("the schedule is empty".to_owned()))?)
             }
             Schedule::Steps {
                 start: s,
@@ -1165,16 +1204,23 @@ impl<'t, 'f> Engine<'t, 'f> {
         start: Date,
     ) {
         let scope = self.const_scope();
-        let excepted = |attributes: &crate::facts::Attributes, location: Option<Point>, when: Instant| {
-            exceptions.iter().any(|x| {
-                let before_sunset = match &x.until {
-                    None => true,
-                    Some(u) => self.date_value(u).is_ok_and(|d| when < d.start()),
-                };
-                before_sunset
-                    && self.matches(&scope, x.filter.as_ref(), x.within.as_deref(), attributes, location)
-            })
-        };
+        let excepted =
+            |attributes: &crate::facts::Attributes, location: Option<Point>, when: Instant| {
+                exceptions.iter().any(|x| {
+                    let before_sunset = match &x.until {
+                        None => true,
+                        Some(u) => self.date_value(u).is_ok_and(|d| when < d.start()),
+                    };
+                    before_sunset
+                        && self.matches(
+                            &scope,
+                            x.filter.as_ref(),
+                            x.within.as_deref(),
+                            attributes,
+                            location,
+                        )
+                })
+            };
         let mut checked = 0u64;
         for target in targets {
             let reason_for = |subject: Subject| match (&target.within, subject) {
@@ -1191,8 +1237,13 @@ impl<'t, 'f> Engine<'t, 'f> {
                             continue;
                         }
                         checked += 1;
-                        if self.matches(&scope, target.filter.as_ref(), target.within.as_deref(), &item.attributes, item.location)
-                            && !excepted(&item.attributes, item.location, at)
+                        if self.matches(
+                            &scope,
+                            target.filter.as_ref(),
+                            target.within.as_deref(),
+                            &item.attributes,
+                            item.location,
+                        ) && !excepted(&item.attributes, item.location, at)
                         {
                             finding.violations.push(Violation {
                                 reason: reason_for(Subject::Item),
@@ -1210,16 +1261,26 @@ impl<'t, 'f> Engine<'t, 'f> {
                     }
                     // Items seen by another party's observers.
                     for obs in self.observations_of(party, start, at) {
-                        let Some(category) = &obs.category else { continue };
+                        let Some(category) = &obs.category else {
+                            continue;
+                        };
                         if !target.names.iter().any(|n| **n == **category) {
                             continue;
                         }
                         checked += 1;
-                        if self.matches(&scope, target.filter.as_ref(), target.within.as_deref(), &obs.attributes, obs.location)
-                            && !excepted(&obs.attributes, obs.location, obs.at)
+                        if self.matches(
+                            &scope,
+                            target.filter.as_ref(),
+                            target.within.as_deref(),
+                            &obs.attributes,
+                            obs.location,
+                        ) && !excepted(&obs.attributes, obs.location, obs.at)
                         {
                             let mut evidence = location_evidence(obs.location);
-                            evidence.insert("observer".to_owned(), serde_json::json!(obs.observer.to_string()));
+                            evidence.insert(
+                                "observer".to_owned(),
+                                serde_json::json!(obs.observer.to_string()),
+                            );
                             finding.violations.push(Violation {
                                 reason: reason_for(Subject::Item),
                                 ids: vec![obs.id.clone()],
@@ -1238,8 +1299,10 @@ impl<'t, 'f> Engine<'t, 'f> {
                     for occurrence in self.occurrences(party, start, at, &target.names) {
                         checked += 1;
                         let (attributes, location) = match &occurrence {
-                            Occurrence::Declared(e) => (&e.attributes, e.location),
-                            Occurrence::Observed(o) => (&o.attributes, o.location.or(o.launch_point)),
+                            Occurrence::Declared(e, _) => (&e.attributes, e.location),
+                            Occurrence::Observed(o) => {
+                                (&o.attributes, o.location.or(o.launch_point))
+                            }
                         };
                         if let Occurrence::Observed(o) = &occurrence
                             && o.mb.is_some()
@@ -1247,11 +1310,18 @@ impl<'t, 'f> Engine<'t, 'f> {
                             // A seismic event nobody declared: its purpose is unknown, so no
                             // exception can apply.
                             let mb = o.mb.unwrap_or_default();
-                            let y = yield_kt(mb, self.param_f64("mb_a", DEFAULT_MB_A), self.param_f64("mb_b", DEFAULT_MB_B));
+                            let y = yield_kt(
+                                mb,
+                                self.param_f64("mb_a", DEFAULT_MB_A),
+                                self.param_f64("mb_b", DEFAULT_MB_B),
+                            );
                             let mut evidence = location_evidence(location);
                             evidence.insert("mb".to_owned(), serde_json::json!(mb));
                             evidence.insert("yield_kt".to_owned(), serde_json::json!(round3(y)));
-                            evidence.insert("observer".to_owned(), serde_json::json!(o.observer.to_string()));
+                            evidence.insert(
+                                "observer".to_owned(),
+                                serde_json::json!(o.observer.to_string()),
+                            );
                             finding.violations.push(Violation {
                                 reason: "undeclared_explosion",
                                 ids: vec![o.id.clone()],
@@ -1266,8 +1336,13 @@ impl<'t, 'f> Engine<'t, 'f> {
                             continue;
                         }
                         let when = occurrence.at();
-                        if self.matches(&scope, target.filter.as_ref(), target.within.as_deref(), attributes, location)
-                            && !excepted(attributes, location, when)
+                        if self.matches(
+                            &scope,
+                            target.filter.as_ref(),
+                            target.within.as_deref(),
+                            attributes,
+                            location,
+                        ) && !excepted(attributes, location, when)
                         {
                             finding.violations.push(Violation {
                                 reason: reason_for(Subject::Event),
@@ -1292,7 +1367,12 @@ impl<'t, 'f> Engine<'t, 'f> {
     }
 
     /// Observations of a party made in `[start, at]`.
-    fn observations_of(&self, party: &str, start: Date, at: Instant) -> impl Iterator<Item = &'f Observation> + '_ {
+    fn observations_of(
+        &self,
+        party: &str,
+        start: Date,
+        at: Instant,
+    ) -> impl Iterator<Item = &'f Observation> + '_ {
         let from = start.start();
         let party = party.to_owned();
         self.facts
@@ -1304,23 +1384,35 @@ impl<'t, 'f> Engine<'t, 'f> {
     /// The events of the given types that happened in `[start, at]`: every declared event,
     /// and every observed one that no declared event explains (same type, same UTC day,
     /// within 50 km when both have a place).
-    fn occurrences(&self, party: &str, start: Date, at: Instant, types: &[String]) -> Vec<Occurrence<'f>> {
+    fn occurrences(
+        &self,
+        party: &str,
+        start: Date,
+        at: Instant,
+        types: &[String],
+    ) -> Vec<Occurrence<'f>> {
         let from = start.start();
         let declared: Vec<&Event> = self
             .facts
             .events
             .iter()
             .filter(|e| {
-                *e.party == *party && e.at >= from && e.at <= at && types.iter().any(|t| **t == *e.event_type)
+                *e.party == *party
+                    && e.at >= from
+                    && e.at <= at
+                    && types.iter().any(|t| **t == *e.event_type)
             })
             .collect();
-        let mut out: Vec<Occurrence<'f>> = declared.iter().map(|e| Occurrence::Declared(e)).collect();
+        // An observation a declared event explains is folded into it: it may carry what
+        // the declaration lacks (the impact point).
+        let mut seen: Vec<Option<&'f Observation>> = vec![None; declared.len()];
+        let mut out: Vec<Occurrence<'f>> = Vec::new();
         for o in self.observations_of(party, start, at) {
             if !types.iter().any(|t| **t == *o.observed_type) {
                 continue;
             }
             let place = o.location.or(o.launch_point);
-            let explained = declared.iter().any(|e| {
+            let explained_by = declared.iter().position(|e| {
                 e.event_type == o.observed_type
                     && e.at.date() == o.at.date()
                     && match (e.location, place) {
@@ -1328,10 +1420,19 @@ impl<'t, 'f> Engine<'t, 'f> {
                         _ => true,
                     }
             });
-            if !explained {
-                out.push(Occurrence::Observed(o));
+            match explained_by.and_then(|i| seen.get_mut(i)) {
+                Some(slot) => {
+                    slot.get_or_insert(o);
+                }
+                None => out.push(Occurrence::Observed(o)),
             }
         }
+        out.extend(
+            declared
+                .iter()
+                .zip(seen)
+                .map(|(e, o)| Occurrence::Declared(e, o)),
+        );
         out.sort_by(|a, b| a.at().cmp(&b.at()).then_with(|| a.id().cmp(b.id())));
         out
     }
@@ -1379,7 +1480,11 @@ impl<'t, 'f> Engine<'t, 'f> {
                     reason: "missing_required_field",
                     ids: vec![n.id.clone()],
                     at: Some(n.sent_at.to_string()),
-                    detail: format!("notification `{}` does not state {}", n.id, missing.join(", ")),
+                    detail: format!(
+                        "notification `{}` does not state {}",
+                        n.id,
+                        missing.join(", ")
+                    ),
                     evidence: BTreeMap::new(),
                 });
             }
@@ -1429,9 +1534,18 @@ impl<'t, 'f> Engine<'t, 'f> {
                 let lead_actual = w.from.seconds_since(received);
                 if lead_actual < lead_seconds {
                     let mut evidence = BTreeMap::new();
-                    evidence.insert("lead_hours".to_owned(), serde_json::json!(round3(lead_actual as f64 / 3600.0)));
-                    evidence.insert("required_hours".to_owned(), serde_json::json!(round3(lead_seconds as f64 / 3600.0)));
-                    evidence.insert("received_at".to_owned(), serde_json::json!(received.to_string()));
+                    evidence.insert(
+                        "lead_hours".to_owned(),
+                        serde_json::json!(round3(lead_actual as f64 / 3600.0)),
+                    );
+                    evidence.insert(
+                        "required_hours".to_owned(),
+                        serde_json::json!(round3(lead_seconds as f64 / 3600.0)),
+                    );
+                    evidence.insert(
+                        "received_at".to_owned(),
+                        serde_json::json!(received.to_string()),
+                    );
                     finding.violations.push(Violation {
                         reason: "late_notification",
                         ids: vec![n.id.clone(), occurrence.id().to_owned()],
@@ -1447,12 +1561,24 @@ impl<'t, 'f> Engine<'t, 'f> {
             }
             let (launch, impact) = occurrence.points();
             for (point, area, reason, what) in [
-                (launch, &n.launch_area, "outside_launch_area", "launch point"),
-                (impact, &n.impact_area, "outside_impact_area", "impact point"),
+                (
+                    launch,
+                    &n.launch_area,
+                    "outside_launch_area",
+                    "launch point",
+                ),
+                (
+                    impact,
+                    &n.impact_area,
+                    "outside_impact_area",
+                    "impact point",
+                ),
             ] {
                 if let (Some(point), Some(area)) = (point, area) {
                     let inside = match area {
-                        crate::facts::Area::Zone(z) => self.zones.get(&**z).is_some_and(|s| s.contains(point)),
+                        crate::facts::Area::Zone(z) => {
+                            self.zones.get(&**z).is_some_and(|s| s.contains(point))
+                        }
                         other => other.contains(point).unwrap_or(false),
                     };
                     if !inside {
@@ -1471,16 +1597,16 @@ impl<'t, 'f> Engine<'t, 'f> {
                 }
             }
         }
-        finding.evidence.insert(
-            "events".to_owned(),
-            serde_json::json!(occurrences.len()),
-        );
+        finding
+            .evidence
+            .insert("events".to_owned(), serde_json::json!(occurrences.len()));
         finding
             .evidence
             .insert("notifications".to_owned(), serde_json::json!(notices.len()));
-        finding
-            .evidence
-            .insert("lead_required".to_owned(), serde_json::json!(lead.to_string()));
+        finding.evidence.insert(
+            "lead_required".to_owned(),
+            serde_json::json!(lead.to_string()),
+        );
         let _ = p;
     }
 
@@ -1503,21 +1629,34 @@ impl<'t, 'f> Engine<'t, 'f> {
             .facts
             .declarations
             .iter()
-            .filter(|d| *d.party == *party && d.quantities.iter().any(|(q, _)| quantities.iter().any(|x| **x == **q)))
+            .filter(|d| {
+                *d.party == *party
+                    && d.quantities
+                        .iter()
+                        .any(|(q, _)| quantities.iter().any(|x| **x == **q))
+            })
             .collect();
         let mut checked = Vec::new();
         for date in as_of_dates(as_of, start, at.date()) {
-            let Some(deadline) = date.start().add(due) else { continue };
+            let Some(deadline) = date.start().checked_add(due) else {
+                continue;
+            };
             if deadline > at {
                 continue;
             }
-            let found = mine.iter().filter(|d| d.as_of == date).min_by_key(|d| d.delivered_at);
+            let found = mine
+                .iter()
+                .filter(|d| d.as_of == date)
+                .min_by_key(|d| d.delivered_at);
             match found {
                 None => finding.violations.push(Violation {
                     reason: "missing_declaration",
                     ids: Vec::new(),
                     at: Some(deadline.to_string()),
-                    detail: format!("no declaration as of {date} was delivered by {}", deadline.date()),
+                    detail: format!(
+                        "no declaration as of {date} was delivered by {}",
+                        deadline.date()
+                    ),
                     evidence: BTreeMap::new(),
                 }),
                 Some(d) => {
@@ -1525,7 +1664,10 @@ impl<'t, 'f> Engine<'t, 'f> {
                         && delivered > deadline
                     {
                         let mut evidence = BTreeMap::new();
-                        evidence.insert("delivered_at".to_owned(), serde_json::json!(delivered.to_string()));
+                        evidence.insert(
+                            "delivered_at".to_owned(),
+                            serde_json::json!(delivered.to_string()),
+                        );
                         evidence.insert("due".to_owned(), serde_json::json!(deadline.to_string()));
                         finding.violations.push(Violation {
                             reason: "late_declaration",
@@ -1539,7 +1681,8 @@ impl<'t, 'f> Engine<'t, 'f> {
                             evidence,
                         });
                     }
-                    checked.push(serde_json::json!({"as_of": date.to_string(), "declaration": d.id}));
+                    checked
+                        .push(serde_json::json!({"as_of": date.to_string(), "declaration": d.id}));
                 }
             }
         }
@@ -1579,10 +1722,13 @@ impl<'t, 'f> Engine<'t, 'f> {
                 }
             }
         }
+        finding.evidence.insert(
+            "declarations_due".to_owned(),
+            serde_json::Value::Array(checked),
+        );
         finding
-            .evidence
-            .insert("declarations_due".to_owned(), serde_json::Value::Array(checked));
-        finding.violations.sort_by(|a, b| a.at.cmp(&b.at).then(a.reason.cmp(b.reason)));
+            .violations
+            .sort_by(|a, b| a.at.cmp(&b.at).then(a.reason.cmp(b.reason)));
     }
 
     // ----- timeline and plan --------------------------------------------------------------
@@ -1594,7 +1740,9 @@ impl<'t, 'f> Engine<'t, 'f> {
         let mut points = Vec::new();
         let mut instants = Vec::new();
         let mut k = 0i64;
-        while let Some(t) = from.add(Duration::new(every.count.saturating_mul(k), every.unit)) {
+        while let Some(t) =
+            from.checked_add(Duration::new(every.count.saturating_mul(k), every.unit))
+        {
             if t > to || instants.len() >= 100_000 || every.count <= 0 {
                 break;
             }
@@ -1640,7 +1788,9 @@ impl<'t, 'f> Engine<'t, 'f> {
         let mut milestones = Vec::new();
         let mut unknown = Vec::new();
         for p in &self.treaty.provisions {
-            let Rule::Limit { clauses } = &p.rule else { continue };
+            let Rule::Limit { clauses } = &p.rule else {
+                continue;
+            };
             let Some(clause) = clauses
                 .iter()
                 .find(|c| c.parties.iter().any(|x| x == party))
@@ -1699,7 +1849,14 @@ impl<'t, 'f> Engine<'t, 'f> {
                 {
                     continue;
                 }
-                let Ok(bound) = self.bound_at(&clause.schedule, clause.op, date.start(), Some(start), &scope, int) else {
+                let Ok(bound) = self.bound_at(
+                    &clause.schedule,
+                    clause.op,
+                    date.start(),
+                    Some(start),
+                    &scope,
+                    int,
+                ) else {
                     continue;
                 };
                 let slack = margin(clause.op, current, bound);
@@ -1711,7 +1868,11 @@ impl<'t, 'f> Engine<'t, 'f> {
                 let years = (days_left as f64 / 365.25).max(1.0 / 365.25);
                 milestones.push(Milestone {
                     provision: p.id.clone(),
-                    kind: if p.kind == ProvisionKind::Objective { "objective" } else { "limit" },
+                    kind: if p.kind == ProvisionKind::Objective {
+                        "objective"
+                    } else {
+                        "limit"
+                    },
                     date: date.to_string(),
                     bound,
                     current_value: current,
@@ -1721,7 +1882,11 @@ impl<'t, 'f> Engine<'t, 'f> {
                 });
             }
         }
-        milestones.sort_by(|a, b| a.date.cmp(&b.date).then_with(|| a.provision.cmp(&b.provision)));
+        milestones.sort_by(|a, b| {
+            a.date
+                .cmp(&b.date)
+                .then_with(|| a.provision.cmp(&b.provision))
+        });
         Plan {
             treaty: self.treaty_ref(),
             party: party.to_owned(),
@@ -1743,33 +1908,37 @@ enum Phase {
 
 #[derive(Debug)]
 enum Occurrence<'f> {
-    Declared(&'f Event),
+    /// A declared event, with the observation it explains, if any.
+    Declared(&'f Event, Option<&'f Observation>),
     Observed(&'f Observation),
 }
 
 impl Occurrence<'_> {
     fn at(&self) -> Instant {
         match self {
-            Occurrence::Declared(e) => e.at,
+            Occurrence::Declared(e, _) => e.at,
             Occurrence::Observed(o) => o.at,
         }
     }
     fn id(&self) -> &str {
         match self {
-            Occurrence::Declared(e) => &e.id,
+            Occurrence::Declared(e, _) => &e.id,
             Occurrence::Observed(o) => &o.id,
         }
     }
     fn type_name(&self) -> &str {
         match self {
-            Occurrence::Declared(e) => &e.event_type,
+            Occurrence::Declared(e, _) => &e.event_type,
             Occurrence::Observed(o) => &o.observed_type,
         }
     }
     /// Launch and impact points, where known.
     fn points(&self) -> (Option<Point>, Option<Point>) {
         match self {
-            Occurrence::Declared(e) => (e.location, None),
+            Occurrence::Declared(e, o) => (
+                e.location.or(o.and_then(|o| o.launch_point.or(o.location))),
+                o.and_then(|o| o.impact_point),
+            ),
             Occurrence::Observed(o) => (o.launch_point.or(o.location), o.impact_point),
         }
     }
@@ -1778,20 +1947,29 @@ impl Occurrence<'_> {
 fn occurrence_evidence(o: &Occurrence<'_>) -> BTreeMap<String, serde_json::Value> {
     let mut evidence = BTreeMap::new();
     match o {
-        Occurrence::Declared(_) => {
+        Occurrence::Declared(..) => {
             evidence.insert("source".to_owned(), serde_json::json!("declared event"));
         }
         Occurrence::Observed(obs) => {
             evidence.insert("source".to_owned(), serde_json::json!("observation"));
-            evidence.insert("observer".to_owned(), serde_json::json!(obs.observer.to_string()));
+            evidence.insert(
+                "observer".to_owned(),
+                serde_json::json!(obs.observer.to_string()),
+            );
         }
     }
     let (launch, impact) = o.points();
     if let Some(p) = launch {
-        evidence.insert("launch_point".to_owned(), serde_json::json!({"lat": p.lat, "lon": p.lon}));
+        evidence.insert(
+            "launch_point".to_owned(),
+            serde_json::json!({"lat": p.lat, "lon": p.lon}),
+        );
     }
     if let Some(p) = impact {
-        evidence.insert("impact_point".to_owned(), serde_json::json!({"lat": p.lat, "lon": p.lon}));
+        evidence.insert(
+            "impact_point".to_owned(),
+            serde_json::json!({"lat": p.lat, "lon": p.lon}),
+        );
     }
     evidence
 }
@@ -1875,7 +2053,9 @@ fn expr_is_int(treaty: &Treaty, quantities: &[&Quantity], expr: &Expr) -> bool {
                 && expr_is_int(treaty, quantities, b)
         }
         Expr::Neg(e) => expr_is_int(treaty, quantities, e),
-        Expr::Min(list) | Expr::Max(list) => list.iter().all(|e| expr_is_int(treaty, quantities, e)),
+        Expr::Min(list) | Expr::Max(list) => {
+            list.iter().all(|e| expr_is_int(treaty, quantities, e))
+        }
         Expr::Aggregate(a) => agg_is_int(treaty, a),
         _ => false,
     }
@@ -1950,7 +2130,8 @@ fn step_dates(from: Date, every: Duration, until: Date) -> Vec<Date> {
     let mut dates = Vec::new();
     let mut k = 1i64;
     while dates.len() < 10_000 {
-        let Some(d) = from.add(Duration::new(every.count.saturating_mul(k), every.unit)) else {
+        let Some(d) = from.checked_add(Duration::new(every.count.saturating_mul(k), every.unit))
+        else {
             break;
         };
         if d >= until || every.count <= 0 {
@@ -2024,7 +2205,10 @@ fn zone_phrase(zone: Option<&str>) -> String {
 fn location_evidence(location: Option<Point>) -> BTreeMap<String, serde_json::Value> {
     let mut evidence = BTreeMap::new();
     if let Some(p) = location {
-        evidence.insert("location".to_owned(), serde_json::json!({"lat": p.lat, "lon": p.lon}));
+        evidence.insert(
+            "location".to_owned(),
+            serde_json::json!({"lat": p.lat, "lon": p.lon}),
+        );
     }
     evidence
 }

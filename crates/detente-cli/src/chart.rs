@@ -28,7 +28,11 @@ pub fn render(timeline: &Timeline) -> Result<String, String> {
     let mut panels: BTreeMap<String, Series> = BTreeMap::new();
     for p in &timeline.points {
         let Some(x) = year_of(&p.at) else { continue };
-        let entry = panels.entry(p.provision.clone()).or_default().entry(p.party.clone()).or_default();
+        let entry = panels
+            .entry(p.provision.clone())
+            .or_default()
+            .entry(p.party.clone())
+            .or_default();
         if let Some(v) = p.value {
             entry.0.push((x, v.as_f64()));
         }
@@ -44,9 +48,13 @@ pub fn render(timeline: &Timeline) -> Result<String, String> {
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let areas = root.split_evenly((panels.len().max(1), 1));
         let x_from = year_of(&timeline.from).unwrap_or(1970.0);
-        let x_to = year_of(&timeline.to).unwrap_or(x_from + 1.0).max(x_from + 0.1);
+        let x_to = year_of(&timeline.to)
+            .unwrap_or(x_from + 1.0)
+            .max(x_from + 0.1);
         for (area, (provision, series)) in areas.iter().zip(panels.iter()) {
-            let ys = series.values().flat_map(|(v, b)| v.iter().chain(b.iter()).map(|(_, y)| *y));
+            let ys = series
+                .values()
+                .flat_map(|(v, b)| v.iter().chain(b.iter()).map(|(_, y)| *y));
             let (lo, hi) = ys.fold((f64::MAX, f64::MIN), |(lo, hi), y| (lo.min(y), hi.max(y)));
             let pad = ((hi - lo).abs() * 0.1).max(1.0);
             let mut chart = ChartBuilder::on(area)
@@ -65,15 +73,25 @@ pub fn render(timeline: &Timeline) -> Result<String, String> {
             for (i, (party, (values, bounds))) in series.iter().enumerate() {
                 let color = PALETTE.get(i % PALETTE.len()).copied().unwrap_or(BLACK);
                 chart
-                    .draw_series(LineSeries::new(values.iter().copied(), color.stroke_width(2)))
+                    .draw_series(LineSeries::new(
+                        values.iter().copied(),
+                        color.stroke_width(2),
+                    ))
                     .map_err(|e| e.to_string())?
                     .label(format!("{party} value"))
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                    });
                 chart
-                    .draw_series(LineSeries::new(bounds.iter().copied(), color.mix(0.5).stroke_width(1)))
+                    .draw_series(LineSeries::new(
+                        bounds.iter().copied(),
+                        color.mix(0.5).stroke_width(1),
+                    ))
                     .map_err(|e| e.to_string())?
                     .label(format!("{party} bound"))
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.mix(0.5)));
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 20, y)], color.mix(0.5))
+                    });
             }
             chart
                 .configure_series_labels()

@@ -35,13 +35,21 @@ impl Loaded {
                     "error: `--set {assignment}` is not an assignment\n  help: write it as `--set sdv_ceiling=2000`"
                 )));
             };
-            options.params.insert(name.trim().to_owned(), value.trim().to_owned());
+            options
+                .params
+                .insert(name.trim().to_owned(), value.trim().to_owned());
         }
         if let Some(date) = &setup.assume_in_force {
             options.assume_in_force = Some(parse_date(date, "--assume-in-force")?);
         }
-        Engine::new(&self.treaty, &self.facts, self.zones.clone(), &options, self.provenance.clone())
-            .map_err(|e| Exit::invalid(format!("error: {e}")))
+        Engine::new(
+            &self.treaty,
+            &self.facts,
+            self.zones.clone(),
+            &options,
+            self.provenance.clone(),
+        )
+        .map_err(|e| Exit::invalid(format!("error: {e}")))
     }
 }
 
@@ -60,9 +68,14 @@ pub fn read_text(path: &Path) -> Result<(String, String), Exit> {
             meta.len()
         )));
     }
-    let bytes = std::fs::read(path).map_err(|e| Exit::invalid(format!("error: cannot read `{name}`: {e}")))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|e| Exit::invalid(format!("error: `{name}` is not UTF-8 text (byte {})", e.utf8_error().valid_up_to())))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| Exit::invalid(format!("error: cannot read `{name}`: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        Exit::invalid(format!(
+            "error: `{name}` is not UTF-8 text (byte {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
     Ok((text, name))
 }
 
@@ -79,7 +92,12 @@ pub fn repo_root() -> PathBuf {
 pub fn load(setup: &Setup, color: bool) -> Result<Loaded, Exit> {
     let (source, name) = read_text(&setup.treaty)?;
     let checked = detente_lang::check_source(&source);
-    let errors: Vec<_> = checked.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
+    let errors: Vec<_> = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .cloned()
+        .collect();
     let Some(treaty) = checked.treaty.filter(|_| errors.is_empty()) else {
         let message = match setup.error_format {
             ErrorFormat::Json => render::json(&checked.diagnostics, &name, &source).to_string(),
@@ -87,14 +105,19 @@ pub fn load(setup: &Setup, color: bool) -> Result<Loaded, Exit> {
         };
         return Err(Exit::invalid(message));
     };
-    let base = setup.treaty.parent().map(Path::to_path_buf).unwrap_or_default();
+    let base = setup
+        .treaty
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     let mut zones = BTreeMap::new();
     for zone in &treaty.zones {
         if let ZoneSource::File(file) = &zone.shape {
             let path = base.join(file);
             let (text, zone_name) = read_text(&path)?;
-            let shape = detente_assess::geo::parse_geojson(&text)
-                .map_err(|e| Exit::invalid(format!("error: zone `{}` in `{zone_name}`: {e}", zone.name)))?;
+            let shape = detente_assess::geo::parse_geojson(&text).map_err(|e| {
+                Exit::invalid(format!("error: zone `{}` in `{zone_name}`: {e}", zone.name))
+            })?;
             zones.insert(zone.name.clone(), shape);
         }
     }
@@ -102,7 +125,8 @@ pub fn load(setup: &Setup, color: bool) -> Result<Loaded, Exit> {
     let mut loader: Option<FactsLoader> = None;
     for path in &setup.facts {
         let name = path.display().to_string();
-        let file = std::fs::File::open(path).map_err(|e| Exit::invalid(format!("error: cannot read `{name}`: {e}")))?;
+        let file = std::fs::File::open(path)
+            .map_err(|e| Exit::invalid(format!("error: cannot read `{name}`: {e}")))?;
         match &mut loader {
             None => loader = Some(FactsLoader::new(&name)),
             Some(l) => l.start_source(&name),
@@ -187,9 +211,22 @@ pub fn vocabulary(treaty: &Treaty) -> Vocabulary {
     };
     Vocabulary {
         parties: treaty.parties.clone(),
-        categories: treaty.categories.iter().map(|k| (k.name.clone(), attrs(k))).collect(),
-        event_types: treaty.event_types.iter().map(|k| (k.name.clone(), attrs(k))).collect(),
-        declarable_quantities: treaty.quantities.iter().filter(|q| q.declarable).map(|q| q.name.clone()).collect(),
+        categories: treaty
+            .categories
+            .iter()
+            .map(|k| (k.name.clone(), attrs(k)))
+            .collect(),
+        event_types: treaty
+            .event_types
+            .iter()
+            .map(|k| (k.name.clone(), attrs(k)))
+            .collect(),
+        declarable_quantities: treaty
+            .quantities
+            .iter()
+            .filter(|q| q.declarable)
+            .map(|q| q.name.clone())
+            .collect(),
         provisions: treaty.provisions.iter().map(|p| p.id.clone()).collect(),
         zones: treaty.zones.iter().map(|z| z.name.clone()).collect(),
     }

@@ -196,7 +196,10 @@ fn run(cli: Cli) -> Result<u8, Exit> {
                     println!("{}", render::json(&checked.diagnostics, &name, &source));
                 }
                 ErrorFormat::Human => {
-                    eprint!("{}", render::human(&checked.diagnostics, &name, &source, color));
+                    eprint!(
+                        "{}",
+                        render::human(&checked.diagnostics, &name, &source, color)
+                    );
                     if let Some(t) = &checked.treaty
                         && !has_error
                     {
@@ -252,12 +255,19 @@ fn run(cli: Cli) -> Result<u8, Exit> {
             match output.format {
                 Format::Json => println!("{}", to_json(&report)?),
                 Format::Csv => print!("{}", tables::findings_csv(&report)),
-                Format::Table => print!("{}", tables::findings_table(&report, std::io::stdout().is_terminal())),
+                Format::Table => print!(
+                    "{}",
+                    tables::findings_table(&report, std::io::stdout().is_terminal())
+                ),
             }
             if let Some(path) = &output.chart {
                 write_chart(&engine, &loaded, path, at)?;
             }
-            Ok(if report.has_binding_violation() { EXIT_VIOLATION } else { EXIT_OK })
+            Ok(if report.has_binding_violation() {
+                EXIT_VIOLATION
+            } else {
+                EXIT_OK
+            })
         }
         Command::Timeline {
             setup,
@@ -278,7 +288,10 @@ fn run(cli: Cli) -> Result<u8, Exit> {
             match output.format {
                 Format::Json => println!("{}", to_json(&timeline)?),
                 Format::Csv => print!("{}", tables::timeline_csv(&timeline)),
-                Format::Table => print!("{}", tables::timeline_table(&timeline, std::io::stdout().is_terminal())),
+                Format::Table => print!(
+                    "{}",
+                    tables::timeline_table(&timeline, std::io::stdout().is_terminal())
+                ),
             }
             if let Some(path) = &output.chart {
                 chart::write(path, &timeline).map_err(Exit::internal)?;
@@ -314,7 +327,10 @@ fn run(cli: Cli) -> Result<u8, Exit> {
             match output.format {
                 Format::Json => println!("{}", to_json(&plans)?),
                 Format::Csv => print!("{}", tables::plan_csv(&plans)),
-                Format::Table => print!("{}", tables::plan_table(&plans, std::io::stdout().is_terminal())),
+                Format::Table => print!(
+                    "{}",
+                    tables::plan_table(&plans, std::io::stdout().is_terminal())
+                ),
             }
             Ok(EXIT_OK)
         }
@@ -323,7 +339,8 @@ fn run(cli: Cli) -> Result<u8, Exit> {
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, Exit> {
-    serde_json::to_string_pretty(value).map_err(|e| Exit::internal(format!("error: internal error: {e}")))
+    serde_json::to_string_pretty(value)
+        .map_err(|e| Exit::internal(format!("error: internal error: {e}")))
 }
 
 pub fn parse_instant(text: &str, flag: &str) -> Result<Instant, Exit> {
@@ -344,9 +361,16 @@ pub fn parse_date(text: &str, flag: &str) -> Result<Date, Exit> {
 
 fn parse_duration(text: &str) -> Result<Duration, Exit> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-    let count = text.get(..split).and_then(|n| n.parse::<i64>().ok()).filter(|n| *n > 0);
-    let unit = text.get(split..).and_then(|u| TimeUnit::from_word(u.trim()));
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let count = text
+        .get(..split)
+        .and_then(|n| n.parse::<i64>().ok())
+        .filter(|n| *n > 0);
+    let unit = text
+        .get(split..)
+        .and_then(|u| TimeUnit::from_word(u.trim()));
     match (count, unit) {
         (Some(count), Some(unit)) => Ok(Duration::new(count, unit)),
         _ => Err(Exit::invalid(format!(
@@ -355,14 +379,19 @@ fn parse_duration(text: &str) -> Result<Duration, Exit> {
     }
 }
 
-fn write_chart(engine: &Engine<'_, '_>, loaded: &inputs::Loaded, path: &std::path::Path, at: Instant) -> Result<(), Exit> {
+fn write_chart(
+    engine: &Engine<'_, '_>,
+    loaded: &inputs::Loaded,
+    path: &std::path::Path,
+    at: Instant,
+) -> Result<(), Exit> {
     // Chart the span from entry into force (or ten years back) to the instant assessed.
     let from = loaded
         .treaty
         .in_force
         .map(Date::start)
         .filter(|f| *f < at)
-        .or_else(|| at.sub(Duration::new(10, TimeUnit::Year)))
+        .or_else(|| at.checked_sub(Duration::new(10, TimeUnit::Year)))
         .unwrap_or(at);
     let timeline = engine.timeline(from, at, Duration::new(1, TimeUnit::Month));
     chart::write(path, &timeline).map_err(Exit::internal)
@@ -385,7 +414,15 @@ fn demo(chart_path: Option<PathBuf>, color: bool) -> Result<u8, Exit> {
     let tty = std::io::stdout().is_terminal();
     println!("detente demo: the framework of President Carter's letter of 4 March 1977");
     println!("treaty  {}", setup.treaty.display());
-    println!("facts   {}", setup.facts.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    println!(
+        "facts   {}",
+        setup
+            .facts
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     for date in ["1978-07-01", "1980-12-31", "1982-12-31"] {
         let at = parse_instant(date, "--at")?;
         let report = engine.assess(at);
@@ -394,11 +431,17 @@ fn demo(chart_path: Option<PathBuf>, color: bool) -> Result<u8, Exit> {
         print!("{}", tables::findings_table(&report, tty));
     }
     let at = parse_instant("1980-12-31", "--at")?;
-    let plans: Vec<_> = loaded.treaty.parties.iter().map(|p| engine.plan(p, at)).collect();
+    let plans: Vec<_> = loaded
+        .treaty
+        .parties
+        .iter()
+        .map(|p| engine.plan(p, at))
+        .collect();
     println!();
     println!("== Reductions still owed, as of 1980-12-31 ==");
     print!("{}", tables::plan_table(&plans, tty));
-    let path = chart_path.unwrap_or_else(|| std::env::temp_dir().join("detente-demo-carter-1977.svg"));
+    let path =
+        chart_path.unwrap_or_else(|| std::env::temp_dir().join("detente-demo-carter-1977.svg"));
     let end = parse_instant("1983-12-31", "--at")?;
     let start = parse_instant("1977-10-03", "--at")?;
     let timeline = engine.timeline(start, end, Duration::new(1, TimeUnit::Month));
@@ -415,7 +458,9 @@ mod tests {
 
     #[test]
     fn durations_parse() {
-        assert!(matches!(parse_duration("1 month"), Ok(d) if d == Duration::new(1, TimeUnit::Month)));
+        assert!(
+            matches!(parse_duration("1 month"), Ok(d) if d == Duration::new(1, TimeUnit::Month))
+        );
         assert!(matches!(parse_duration("30days"), Ok(d) if d == Duration::new(30, TimeUnit::Day)));
         assert!(parse_duration("month").is_err());
         assert!(parse_duration("0 days").is_err());

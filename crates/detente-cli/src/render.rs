@@ -78,7 +78,9 @@ pub fn human(diagnostics: &[Diagnostic], file_name: &str, source: &str, color: b
             source: NamedSource::new(file_name, source.to_owned()),
         };
         if handler.render_report(&mut out, &report).is_err() {
-            out.push_str(&detente_lang::diag::render_plain(diagnostic, file_name, source));
+            out.push_str(&detente_lang::diag::render_plain(
+                diagnostic, file_name, source,
+            ));
         }
         out.push('\n');
     }

@@ -55,7 +55,15 @@ fn note(f: &Finding) -> String {
 
 pub fn findings_table(report: &Report, color: bool) -> String {
     let mut t = table(color);
-    t.set_header(vec!["party", "provision", "status", "value", "bound", "margin", "note"]);
+    t.set_header(vec![
+        "party",
+        "provision",
+        "status",
+        "value",
+        "bound",
+        "margin",
+        "note",
+    ]);
     for f in &report.findings {
         t.add_row(vec![
             Cell::new(&f.party),
@@ -94,7 +102,9 @@ fn csv_field(text: &str) -> String {
 }
 
 pub fn findings_csv(report: &Report) -> String {
-    let mut out = String::from("at,party,provision,kind,status,value,bound,margin,effective_from,reasons,violation_ids\n");
+    let mut out = String::from(
+        "at,party,provision,kind,status,value,bound,margin,effective_from,reasons,violation_ids\n",
+    );
     for f in &report.findings {
         let reasons: Vec<&str> = f.violations.iter().map(|v| v.reason).collect();
         let ids: Vec<String> = f.violations.iter().flat_map(|v| v.ids.clone()).collect();
@@ -120,7 +130,15 @@ pub fn findings_csv(report: &Report) -> String {
 
 pub fn timeline_table(timeline: &Timeline, color: bool) -> String {
     let mut t = table(color);
-    t.set_header(vec!["at", "party", "provision", "status", "value", "bound", "margin"]);
+    t.set_header(vec![
+        "at",
+        "party",
+        "provision",
+        "status",
+        "value",
+        "bound",
+        "margin",
+    ]);
     for p in &timeline.points {
         t.add_row(vec![
             Cell::new(p.at.get(..10).unwrap_or(&p.at)),
@@ -156,7 +174,15 @@ pub fn timeline_csv(timeline: &Timeline) -> String {
 
 pub fn plan_table(plans: &[Plan], color: bool) -> String {
     let mut t = table(color);
-    t.set_header(vec!["party", "provision", "milestone", "bound", "now", "owed", "per year"]);
+    t.set_header(vec![
+        "party",
+        "provision",
+        "milestone",
+        "bound",
+        "now",
+        "owed",
+        "per year",
+    ]);
     for plan in plans {
         for m in &plan.milestones {
             t.add_row(vec![
@@ -180,7 +206,9 @@ pub fn plan_table(plans: &[Plan], color: bool) -> String {
 }
 
 pub fn plan_csv(plans: &[Plan]) -> String {
-    let mut out = String::from("at,party,provision,kind,milestone,bound,current_value,reduction_owed,days_left,per_year\n");
+    let mut out = String::from(
+        "at,party,provision,kind,milestone,bound,current_value,reduction_owed,days_left,per_year\n",
+    );
     for plan in plans {
         for m in &plan.milestones {
             let row = [

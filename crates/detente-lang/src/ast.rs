@@ -112,6 +112,10 @@ pub struct ZoneDecl {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "built once per file; boxing would only add noise"
+)]
 pub enum ZoneShape {
     File(StrLit),
     /// Points as (latitude, longitude) literals.
@@ -170,6 +174,10 @@ pub struct Stmt {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "built once per file; boxing would only add noise"
+)]
 pub enum StmtKind {
     /// `LHS OP SCHEDULE [for PARTY, …]` in a limit or objective.
     Clause {
@@ -210,6 +218,10 @@ pub enum Subject {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "built once per file; boxing would only add noise"
+)]
 pub enum Schedule {
     /// `EXPR, EXPR from DATE, …`; the first entry has no date.
     Piecewise(Vec<(Expr, Option<Expr>)>),

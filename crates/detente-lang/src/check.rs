@@ -1980,18 +1980,17 @@ impl Checker {
                 );
                 ok = false;
             }
-            (_, Some(ast::Window::Over(d))) => {
-                if !matches!(d.kind, ExprKind::Duration(n, _) if n > 0) {
-                    self.error(
-                        Diagnostic::error(
-                            "E0304",
-                            "the window must be a positive duration literal",
-                            d.span,
-                        )
-                        .help("write it as `over 12 months` or `over 30 days`"),
-                    );
-                    ok = false;
-                }
+            (_, Some(ast::Window::Over(d))) if !matches!(d.kind, ExprKind::Duration(n, _) if n > 0) =>
+            {
+                self.error(
+                    Diagnostic::error(
+                        "E0304",
+                        "the window must be a positive duration literal",
+                        d.span,
+                    )
+                    .help("write it as `over 12 months` or `over 30 days`"),
+                );
+                ok = false;
             }
             _ => {}
         }

@@ -147,7 +147,7 @@ impl Date {
 
     /// Adds a duration. Exact units that do not fall on a day boundary are rounded down to
     /// whole days (a date has no time of day); use [`Instant::add`] for those.
-    pub fn add(self, duration: Duration) -> Option<Date> {
+    pub fn checked_add(self, duration: Duration) -> Option<Date> {
         match duration.unit {
             TimeUnit::Month => self.add_months(duration.count),
             TimeUnit::Year => self.add_months(duration.count.checked_mul(12)?),
@@ -155,8 +155,8 @@ impl Date {
         }
     }
 
-    pub fn sub(self, duration: Duration) -> Option<Date> {
-        self.add(duration.negated()?)
+    pub fn checked_sub(self, duration: Duration) -> Option<Date> {
+        self.checked_add(duration.negated()?)
     }
 }
 
@@ -222,19 +222,19 @@ impl Instant {
     }
 
     /// Adds a duration; months and years follow the calendar rule and keep the time of day.
-    pub fn add(self, duration: Duration) -> Option<Instant> {
+    pub fn checked_add(self, duration: Duration) -> Option<Instant> {
         match duration.unit {
             TimeUnit::Month | TimeUnit::Year => {
                 let time_of_day = self.0.rem_euclid(SECONDS_PER_DAY);
-                let date = self.date().add(duration)?;
+                let date = self.date().checked_add(duration)?;
                 Some(Instant(date.start().0 + time_of_day))
             }
             _ => Some(Instant(self.0.checked_add(duration.exact_seconds()?)?)),
         }
     }
 
-    pub fn sub(self, duration: Duration) -> Option<Instant> {
-        self.add(duration.negated()?)
+    pub fn checked_sub(self, duration: Duration) -> Option<Instant> {
+        self.checked_add(duration.negated()?)
     }
 
     /// Seconds from `earlier` to `self` (negative if `earlier` is later).
@@ -381,12 +381,12 @@ mod tests {
     #[test]
     fn instant_adds_calendar_and_exact_units() {
         let t = Instant::parse("2020-01-31T12:00:00Z").unwrap_or(Instant(0));
-        let month = t.add(Duration::new(1, TimeUnit::Month));
+        let month = t.checked_add(Duration::new(1, TimeUnit::Month));
         assert_eq!(
             month.map(|t| t.to_string()).as_deref(),
             Some("2020-02-29T12:00:00Z")
         );
-        let day = t.add(Duration::new(24, TimeUnit::Hour));
+        let day = t.checked_add(Duration::new(24, TimeUnit::Hour));
         assert_eq!(
             day.map(|t| t.to_string()).as_deref(),
             Some("2020-02-01T12:00:00Z")
