@@ -1019,14 +1019,30 @@ impl<'t, 'f> Engine<'t, 'f> {
             );
         }
         // Staleness and consistency of the declarations behind the value.
+        // The data the value came from: declared quantities, and the inputs of computed
+        // ones (a declared aggregate's components did not contribute).
         let mut oldest: Option<Date> = None;
-        for name in &used {
-            if let Some(QuantityValue {
-                declared: Some((d, _, _)),
-                ..
-            }) = values.get(name)
-            {
-                oldest = Some(oldest.map_or(*d, |o| o.min(*d)));
+        let mut pending = refs.clone();
+        let mut visited: Vec<String> = Vec::new();
+        while let Some(name) = pending.pop() {
+            if visited.contains(&name) {
+                continue;
+            }
+            visited.push(name.clone());
+            match values.get(&name) {
+                Some(QuantityValue {
+                    declared: Some((d, _, _)),
+                    ..
+                }) if !self.reinterpreted.contains(&name) => {
+                    oldest = Some(oldest.map_or(*d, |o| o.min(*d)));
+                }
+                _ => {
+                    if let Some(q) = self.quantities.iter().find(|q| q.name == name)
+                        && let Some(e) = &q.expr
+                    {
+                        e.quantity_refs(&mut pending);
+                    }
+                }
             }
         }
         if let Some(data_as_of) = oldest
@@ -1629,6 +1645,7 @@ impl<'t, 'f> Engine<'t, 'f> {
             .facts
             .declarations
             .iter()
+            .filter(|d| d.delivered_at.is_none_or(|t| t <= at))
             .filter(|d| {
                 *d.party == *party
                     && d.quantities

@@ -273,7 +273,9 @@ fn json_message(e: &serde_json::Error) -> String {
         "recursion limit exceeded" => "nesting is too deep".to_owned(),
         "trailing characters" => "unexpected text after the JSON value".to_owned(),
         "expected ident" | "expected value" => "expected a JSON value".to_owned(),
-        "EOF while parsing a value" => "expected a JSON value, found the end of the text".to_owned(),
+        "EOF while parsing a value" => {
+            "expected a JSON value, found the end of the text".to_owned()
+        }
         "EOF while parsing a list" => "the text ends inside an array".to_owned(),
         other => match other.strip_prefix("EOF while parsing ") {
             Some(what) => format!("the text ends inside {what}"),
@@ -342,9 +344,8 @@ fn member<'v>(value: &'v Value, key: &str, path: &Path<'_>) -> Result<&'v Value,
             format!("expected an object, found {}", describe(value)),
         ));
     };
-    map.get(key).ok_or_else(|| {
-        invalid(path, format!("missing field `{key}`"))
-    })
+    map.get(key)
+        .ok_or_else(|| invalid(path, format!("missing field `{key}`")))
 }
 
 fn array<'v>(value: &'v Value, path: &Path<'_>, what: &str) -> Result<&'v [Value], GeoError> {
@@ -433,7 +434,10 @@ impl GeoReader {
         }
         let mut rings_read = rings_read.into_iter();
         let Some(outer) = rings_read.next() else {
-            return Err(invalid(path, "a polygon needs at least one ring".to_owned()));
+            return Err(invalid(
+                path,
+                "a polygon needs at least one ring".to_owned(),
+            ));
         };
         Ok(Polygon {
             outer,
@@ -522,17 +526,35 @@ mod tests {
             // (a, b, km, relative tolerance)
             (p(0.0, 0.0), p(0.0, 0.0), 0.0, 1e-12),
             // A quarter of a meridian.
-            (p(0.0, 0.0), p(90.0, 0.0), EARTH_RADIUS_KM * std::f64::consts::FRAC_PI_2, 1e-12),
+            (
+                p(0.0, 0.0),
+                p(90.0, 0.0),
+                EARTH_RADIUS_KM * std::f64::consts::FRAC_PI_2,
+                1e-12,
+            ),
             // Antipodes: half the circumference, with no NaN.
-            (p(0.0, 0.0), p(0.0, 180.0), EARTH_RADIUS_KM * std::f64::consts::PI, 1e-12),
+            (
+                p(0.0, 0.0),
+                p(0.0, 180.0),
+                EARTH_RADIUS_KM * std::f64::consts::PI,
+                1e-12,
+            ),
             // One degree of longitude on the equator.
-            (p(0.0, 10.0), p(0.0, 11.0), EARTH_RADIUS_KM * 1f64.to_radians(), 1e-9),
+            (
+                p(0.0, 10.0),
+                p(0.0, 11.0),
+                EARTH_RADIUS_KM * 1f64.to_radians(),
+                1e-9,
+            ),
             // Moscow to Washington, about 7,820 km.
             (p(55.7558, 37.6173), p(38.9072, -77.0369), 7820.0, 0.01),
         ];
         for (a, b, km, tolerance) in cases {
             let d = great_circle_km(a, b);
-            assert!(close(d, km, tolerance), "{a:?} to {b:?}: {d} km, expected {km}");
+            assert!(
+                close(d, km, tolerance),
+                "{a:?} to {b:?}: {d} km, expected {km}"
+            );
             assert_eq!(d.to_bits(), great_circle_km(b, a).to_bits(), "symmetric");
         }
     }
@@ -560,8 +582,14 @@ mod tests {
             center,
             radius_km: 200.0 * KM_PER_NMI,
         };
-        let at_370 = p(center.lat + (370.3 / EARTH_RADIUS_KM).to_degrees(), center.lon);
-        let at_371 = p(center.lat + (370.5 / EARTH_RADIUS_KM).to_degrees(), center.lon);
+        let at_370 = p(
+            center.lat + (370.3 / EARTH_RADIUS_KM).to_degrees(),
+            center.lon,
+        );
+        let at_371 = p(
+            center.lat + (370.5 / EARTH_RADIUS_KM).to_degrees(),
+            center.lon,
+        );
         assert!(nmi.contains(at_370));
         assert!(!nmi.contains(at_371));
     }
@@ -682,9 +710,23 @@ mod tests {
         );
         let cases: [(&str, &[(Point, bool)]); 4] = [
             (polygon, &[(p(0.5, 0.5), true), (p(5.5, 5.5), false)]),
-            (multi, &[(p(0.5, 0.5), true), (p(5.5, 5.5), true), (p(3.0, 3.0), false)]),
+            (
+                multi,
+                &[
+                    (p(0.5, 0.5), true),
+                    (p(5.5, 5.5), true),
+                    (p(3.0, 3.0), false),
+                ],
+            ),
             (&feature, &[(p(5.5, 5.5), true), (p(3.0, 3.0), false)]),
-            (&collection, &[(p(0.5, 0.5), true), (p(10.5, 10.5), true), (p(5.5, 5.5), false)]),
+            (
+                &collection,
+                &[
+                    (p(0.5, 0.5), true),
+                    (p(10.5, 10.5), true),
+                    (p(5.5, 5.5), false),
+                ],
+            ),
         ];
         for (text, points) in cases {
             let shape = parse_geojson(text).unwrap();
@@ -697,8 +739,14 @@ mod tests {
     #[test]
     fn geojson_errors() {
         let cases = [
-            ("", "invalid JSON at line 1, column 0: expected a JSON value, found the end of the text"),
-            ("[1", "invalid JSON at line 1, column 2: the text ends inside an array"),
+            (
+                "",
+                "invalid JSON at line 1, column 0: expected a JSON value, found the end of the text",
+            ),
+            (
+                "[1",
+                "invalid JSON at line 1, column 2: the text ends inside an array",
+            ),
             ("{}", "missing field `type`"),
             (
                 r#"{"type": "Point", "coordinates": [0, 0]}"#,
@@ -743,7 +791,10 @@ mod tests {
     fn geojson_limits() {
         let deep = "[".repeat(100_000);
         let error = parse_geojson(&deep).unwrap_err();
-        assert!(error.to_string().ends_with("nesting is too deep"), "{error}");
+        assert!(
+            error.to_string().ends_with("nesting is too deep"),
+            "{error}"
+        );
 
         let mut many = String::from(r#"{"type": "Polygon", "coordinates": [["#);
         for i in 0..=MAX_GEOJSON_VERTICES {
@@ -772,8 +823,43 @@ mod tests {
         ];
         for (mb, a, b, expected) in cases {
             let kt = yield_kt(mb, a, b);
-            assert!(close(kt, expected, 1e-12), "mb {mb}: {kt} kt, expected {expected}");
+            assert!(
+                close(kt, expected, 1e-12),
+                "mb {mb}: {kt} kt, expected {expected}"
+            );
         }
         assert_eq!(yield_kt(4.45, 4.45, 0.75), 1.0);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_text_parses_without_panicking(text in proptest::prelude::any::<String>()) {
+            let _ = parse_geojson(&text);
+        }
+
+        /// The shipped zone file with a few bytes changed: an error or a shape, never a panic.
+        #[test]
+        fn damaged_zone_files_never_panic(
+            edits in proptest::collection::vec((0usize..2000, 0u8..3, 0u8..128), 1..8),
+        ) {
+            let mut bytes = INDIAN_OCEAN.as_bytes().to_vec();
+            for (at, op, byte) in edits {
+                let at = at % (bytes.len() + 1);
+                match op {
+                    0 if at < bytes.len() => {
+                        bytes.remove(at);
+                    }
+                    1 => bytes.insert(at, byte),
+                    _ if at < bytes.len() => bytes[at] = byte,
+                    _ => bytes.push(byte),
+                }
+            }
+            let text = String::from_utf8_lossy(&bytes);
+            if let Ok(shape) = parse_geojson(&text) {
+                let _ = shape.contains(p(-7.3, 72.4));
+            }
+        }
     }
 }

@@ -5,9 +5,9 @@
 //! I/O, the clock, randomness and hash-map iteration order: the same inputs give the same
 //! report, byte for byte, on every machine.
 
+pub mod engine;
 pub mod facts;
 pub mod geo;
-pub mod suggest;
-pub mod engine;
 pub mod report;
+pub mod suggest;
 pub mod value;

@@ -171,7 +171,12 @@ mod tests {
     #[test]
     fn suggestions() {
         let parties = ["US", "USSR", "RU"];
-        let categories = ["icbm_launcher", "slbm_launcher", "heavy_bomber", "military_base"];
+        let categories = [
+            "icbm_launcher",
+            "slbm_launcher",
+            "heavy_bomber",
+            "military_base",
+        ];
         let cases: [(&str, &[&str], Option<&str>); 12] = [
             ("USR", &parties, Some("USSR")),
             ("ussr", &parties, Some("USSR")),
@@ -187,7 +192,11 @@ mod tests {
             ("bomber", &categories, None),
         ];
         for (name, candidates, expected) in cases {
-            assert_eq!(did_you_mean(name, candidates.iter().copied()), expected, "{name}");
+            assert_eq!(
+                did_you_mean(name, candidates.iter().copied()),
+                expected,
+                "{name}"
+            );
         }
     }
 

@@ -171,16 +171,16 @@ pub fn arith(op: ArithOp, a: Value, b: Value) -> EvalResult {
         },
         (Value::Date(d), Value::Duration(dur)) | (Value::Duration(dur), Value::Date(d)) => {
             let moved = match op {
-                ArithOp::Add => d.add(dur),
-                ArithOp::Sub => d.sub(dur),
+                ArithOp::Add => d.checked_add(dur),
+                ArithOp::Sub => d.checked_sub(dur),
                 _ => return Err(type_error()),
             };
             Value::Date(moved.ok_or_else(|| Missing("a date is out of range".to_owned()))?)
         }
         (Value::Instant(i), Value::Duration(dur)) => {
             let moved = match op {
-                ArithOp::Add => i.add(dur),
-                ArithOp::Sub => i.sub(dur),
+                ArithOp::Add => i.checked_add(dur),
+                ArithOp::Sub => i.checked_sub(dur),
                 _ => return Err(type_error()),
             };
             Value::Instant(moved.ok_or_else(|| Missing("an instant is out of range".to_owned()))?)
@@ -216,7 +216,9 @@ pub fn compare(op: CmpOp, a: &Value, b: &Value) -> Result<bool, Missing> {
         (Value::Duration(x), Value::Duration(y)) if x.unit == y.unit => x.count.cmp(&y.count),
         (a, b) => {
             if let (Some(x), Some(y)) = (a.num(), b.num()) {
-                x.as_f64().partial_cmp(&y.as_f64()).unwrap_or(Ordering::Equal)
+                x.as_f64()
+                    .partial_cmp(&y.as_f64())
+                    .unwrap_or(Ordering::Equal)
             } else if let (Some(x), Some(y)) = (a.instant(), b.instant()) {
                 x.cmp(&y)
             } else {

@@ -246,6 +246,7 @@ fn run(cli: Cli) -> Result<u8, Exit> {
         Command::Assess { setup, at, output } => {
             let at = parse_instant(&at, "--at")?;
             let loaded = inputs::load(&setup, color)?;
+            check_parties(&setup, &loaded)?;
             let engine = loaded.engine(&setup)?;
             let mut report = engine.assess(at);
             if !setup.parties.is_empty() {
@@ -280,6 +281,7 @@ fn run(cli: Cli) -> Result<u8, Exit> {
             let to = parse_instant(&to, "--to")?;
             let every = parse_duration(&every)?;
             let loaded = inputs::load(&setup, color)?;
+            check_parties(&setup, &loaded)?;
             let engine = loaded.engine(&setup)?;
             let mut timeline = engine.timeline(from, to, every);
             if !setup.parties.is_empty() {
@@ -336,6 +338,26 @@ fn run(cli: Cli) -> Result<u8, Exit> {
         }
         Command::Demo { chart, no_serve: _ } => demo(chart, color),
     }
+}
+
+/// Refuses a `--party` the treaty does not name, rather than silently printing nothing.
+fn check_parties(setup: &Setup, loaded: &inputs::Loaded) -> Result<(), Exit> {
+    for party in &setup.parties {
+        if !loaded.treaty.parties.contains(party) {
+            let help = detente_lang::suggest::did_you_mean(
+                party,
+                loaded.treaty.parties.iter().map(String::as_str),
+            )
+            .map_or_else(
+                || format!("its parties are {}", loaded.treaty.parties.join(", ")),
+                |s| format!("did you mean `{s}`?"),
+            );
+            return Err(Exit::invalid(format!(
+                "error: the treaty has no party `{party}`\n  help: {help}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, Exit> {

@@ -81,7 +81,18 @@ struct Checker {
 }
 
 fn expected_type(expected: &str, found: &Type) -> String {
-    format!("expected {expected}, found a value of type `{found}`")
+    format!("expected {expected}, found {}", a_type(found))
+}
+
+/// A type with its article, as in "an `int`" or "a `date`".
+fn a_type(ty: &Type) -> String {
+    let text = ty.to_string();
+    let article = if text.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} `{text}`")
 }
 
 impl Checker {
@@ -94,7 +105,11 @@ impl Checker {
             Diagnostic::error("E0303", format!("{what} `{name}` is defined twice"), span)
                 .label("defined again here")
                 .with_label(first, "first defined here")
-                .help(format!("rename one of them or remove the repeated {what}")),
+                .help(if matches!(what, "party" | "header field") {
+                    format!("remove the repeated {what}")
+                } else {
+                    format!("rename one of them or remove the repeated {what}")
+                }),
         );
     }
 
@@ -277,8 +292,7 @@ impl Checker {
                     header_seen.insert(key, item.span);
                     if key == "expires" {
                         self.visible_params = None;
-                        out.expires =
-                            self.typed(e, &Type::Date, Scope::Constant, "the expiry date");
+                        out.expires = self.typed(e, &Type::Date, Scope::Constant, "`expires`");
                     } else if let ExprKind::Date(d) = e.kind {
                         if key == "signed" {
                             out.signed = Some(d);
@@ -832,7 +846,7 @@ impl Checker {
             self.error(
                 Diagnostic::error(
                     "E0308",
-                    format!("latitude `{la}` is outside -90..90"),
+                    format!("latitude `{}` is outside -90..90", crate::format::expr(lat)),
                     lat.span,
                 )
                 .help("points are written (latitude, longitude), latitude first"),
@@ -843,7 +857,10 @@ impl Checker {
             self.error(
                 Diagnostic::error(
                     "E0308",
-                    format!("longitude `{lo}` is outside -180..180"),
+                    format!(
+                        "longitude `{}` is outside -180..180",
+                        crate::format::expr(lon)
+                    ),
                     lon.span,
                 )
                 .help("points are written (latitude, longitude), latitude first"),
@@ -934,8 +951,12 @@ impl Checker {
                 ok = false;
                 continue;
             };
-            let lhs_checked =
-                self.typed(lhs, &Type::Decimal, Scope::Quantity, "a number to compare");
+            let lhs_checked = self.typed(
+                lhs,
+                &Type::Decimal,
+                Scope::Quantity,
+                "the left side of the comparison",
+            );
             let schedule = self.schedule(schedule);
             let mut names = Vec::new();
             for party in parties {
@@ -996,7 +1017,7 @@ impl Checker {
                 let mut last_date: Option<(Date, Span)> = None;
                 let mut ok = true;
                 for (bound, date) in entries {
-                    let b = self.typed(bound, &Type::Decimal, Scope::Quantity, "a bound");
+                    let b = self.typed(bound, &Type::Decimal, Scope::Quantity, "the bound");
                     let d = match date {
                         Some(d) => {
                             if let ExprKind::Date(value) = d.kind {
@@ -1020,7 +1041,7 @@ impl Checker {
                                 d,
                                 &Type::Date,
                                 Scope::Constant,
-                                "the date a bound takes effect",
+                                "the bound's start date",
                             ) {
                                 Some(e) => Some(e),
                                 None => {
@@ -1067,7 +1088,7 @@ impl Checker {
                     until,
                     &Type::Date,
                     Scope::Constant,
-                    "the date the target is reached",
+                    "the date the steps end",
                 );
                 Some(model::Schedule::Steps {
                     start: start?,
@@ -1283,12 +1304,7 @@ impl Checker {
                     }
                 }
                 StmtKind::Lead(e) => {
-                    lead = self.typed(
-                        e,
-                        &Type::Duration,
-                        Scope::Constant,
-                        "a lead time such as `24h`",
-                    );
+                    lead = self.typed(e, &Type::Duration, Scope::Constant, "the lead time");
                     if lead.is_none() {
                         ok = false;
                     }
@@ -1448,12 +1464,7 @@ impl Checker {
                     }
                 }
                 StmtKind::Due(e) => {
-                    due = self.typed(
-                        e,
-                        &Type::Duration,
-                        Scope::Constant,
-                        "the time allowed, such as `30 days`",
-                    );
+                    due = self.typed(e, &Type::Duration, Scope::Constant, "the time allowed");
                     if due.is_none() {
                         ok = false;
                     }
@@ -1510,16 +1521,30 @@ impl Checker {
             let wanted = if *expected == Type::Decimal {
                 "a number".to_owned()
             } else {
-                format!("a `{expected}`")
+                a_type(expected)
+            };
+            let help = match expected {
+                Type::Decimal => "use a quantity, a param or a number literal".to_owned(),
+                Type::Int => "write a whole number, such as `2400`".to_owned(),
+                Type::Date => {
+                    "write a date, such as `1979-06-18` or `in_force + 3 years`".to_owned()
+                }
+                Type::Instant => {
+                    "write an instant, such as `1979-06-18T10:00:00Z`, or a date".to_owned()
+                }
+                Type::Duration => {
+                    "write a duration, such as `24h`, `30 days` or `6 months`".to_owned()
+                }
+                _ => format!("{what} must be {wanted}"),
             };
             self.error(
                 Diagnostic::error(
                     "E0304",
-                    format!("expected {what}, found a `{found}`"),
+                    format!("expected {wanted} for {what}, found {}", a_type(&found)),
                     e.span,
                 )
-                .label(format!("this is a `{found}`"))
-                .help(format!("{what} must be {wanted}")),
+                .label(format!("this is {}", a_type(&found)))
+                .help(help),
             );
             return None;
         }
@@ -1545,26 +1570,31 @@ impl Checker {
                 candidates.extend(["in_force", "signed"]);
             }
         }
-        let (what, help) = if self.categories.contains_key(name) {
+        let wanted = match scope {
+            Scope::Filter(_) => "an attribute",
+            Scope::Quantity | Scope::Constant => "a number",
+        };
+        let (message, help) = if self.categories.contains_key(name) {
             (
-                "quantity",
+                format!("`{name}` is a category, not {wanted}"),
                 Some(format!(
-                    "`{name}` is a category; count its items with `count({name})`"
+                    "count its items with `count({name})` in a quantity"
                 )),
             )
         } else if self.event_types.contains_key(name) {
             (
-                "quantity",
+                format!("`{name}` is an event type, not {wanted}"),
                 Some(format!(
-                    "`{name}` is an event type; count events with `count({name} per year)`"
+                    "count its events with `count({name} per year)` in a quantity"
                 )),
             )
         } else if matches!(scope, Scope::Constant) && self.quantities.contains_key(name) {
             (
-                "param",
-                Some(format!(
-                    "`{name}` is a quantity, known only from facts; dates and params cannot use it"
-                )),
+                format!("quantity `{name}` cannot be used in a param, a date or a duration"),
+                Some(
+                    "these are known before any fact is read, and a quantity only from facts"
+                        .to_owned(),
+                ),
             )
         } else {
             let what = match scope {
@@ -1572,10 +1602,16 @@ impl Checker {
                 Scope::Quantity => "quantity or param",
                 Scope::Constant => "param",
             };
-            (
-                what,
-                did_you_mean(name, candidates).map(|s| format!("did you mean `{s}`?")),
-            )
+            let keyword = crate::parser::ITEM_KEYWORDS.contains(&name)
+                && !matches!(name, "in_force" | "signed");
+            let help = if keyword {
+                Some(format!(
+                    "`{name}` starts a statement: is the expression before it unfinished?"
+                ))
+            } else {
+                did_you_mean(name, candidates).map(|s| format!("did you mean `{s}`?"))
+            };
+            (format!("unknown {what} `{name}`"), help)
         };
         let help = help.or_else(|| match scope {
             Scope::Filter(kinds) => Some(format!(
@@ -1592,14 +1628,12 @@ impl Checker {
             )),
             Scope::Constant => Some(format!("declare it with `param {name} = …`")),
         });
-        let code = if what == "attribute" {
+        let code = if message.starts_with("unknown attribute") {
             "E0305"
         } else {
             "E0302"
         };
-        self.error(
-            Diagnostic::error(code, format!("unknown {what} `{name}`"), span).maybe_help(help),
-        );
+        self.error(Diagnostic::error(code, message, span).maybe_help(help));
     }
 
     fn param_visible(&self, name: &str) -> bool {
@@ -1688,8 +1722,8 @@ impl Checker {
                                 format!("cannot apply `{}` to `{ta}` and `{tb}`", op.symbol()),
                                 e.span,
                             )
-                            .with_label(a.span, format!("this is a `{ta}`"))
-                            .with_label(b.span, format!("this is a `{tb}`"))
+                            .with_label(a.span, format!("this is {}", a_type(&ta)))
+                            .with_label(b.span, format!("this is {}", a_type(&tb)))
                             .help(
                                 "arithmetic works on numbers, and `date + duration` moves a date",
                             ),
@@ -1700,24 +1734,52 @@ impl Checker {
             }
             ExprKind::Cmp(op, a, b) => {
                 let ta = self.expr(a, scope);
+                // An enum value is written as a bare name: check it against the enum's values
+                // before it is taken for an unknown attribute.
+                if let (Some(Type::Enum(values)), ExprKind::Name(s)) = (&ta, &b.kind)
+                    && !values.contains(s)
+                    && !matches!(self.name_kind(s, scope), NameKind::Attr | NameKind::Param)
+                {
+                    let values = values.clone();
+                    self.enum_value_error(s, b.span, &values);
+                    return None;
+                }
                 let tb = self.expr(b, scope);
                 let (ta, tb) = (ta?, tb?);
-                let comparable = (ta.is_numeric() && tb.is_numeric())
-                    || (ta.is_textual() && tb.is_textual())
-                    || (matches!(ta, Type::Date | Type::Instant)
-                        && matches!(tb, Type::Date | Type::Instant))
-                    || (ta == tb && matches!(op, ast::CmpOp::Eq | ast::CmpOp::Ne));
-                let ordered_ok = matches!(op, ast::CmpOp::Eq | ast::CmpOp::Ne) || !ta.is_textual();
-                if !comparable || !ordered_ok {
+                let numbers = ta.is_numeric() && tb.is_numeric();
+                let dates = matches!(ta, Type::Date | Type::Instant)
+                    && matches!(tb, Type::Date | Type::Instant);
+                let same_kind =
+                    numbers || dates || (ta.is_textual() && tb.is_textual()) || ta == tb;
+                if !same_kind {
                     self.error(
                         Diagnostic::error(
                             "E0304",
                             format!("cannot compare `{ta}` with `{tb}` using `{}`", op.symbol()),
                             e.span,
                         )
-                        .with_label(a.span, format!("this is a `{ta}`"))
-                        .with_label(b.span, format!("this is a `{tb}`"))
+                        .with_label(a.span, format!("this is {}", a_type(&ta)))
+                        .with_label(b.span, format!("this is {}", a_type(&tb)))
                         .help("compare numbers with numbers, text with text, dates with dates"),
+                    );
+                    return None;
+                }
+                if !numbers && !dates && !matches!(op, ast::CmpOp::Eq | ast::CmpOp::Ne) {
+                    self.error(
+                        Diagnostic::error(
+                            "E0304",
+                            format!("`{}` cannot order `{ta}` values", op.symbol()),
+                            e.span,
+                        )
+                        .label(format!(
+                            "this compares {} with {}",
+                            a_type(&ta),
+                            a_type(&tb)
+                        ))
+                        .help(
+                            "only numbers and dates are ordered; compare text, `bool` and \
+                             `duration` values with `==` or `!=`",
+                        ),
                     );
                     return None;
                 }
@@ -2016,10 +2078,10 @@ impl Checker {
         self.error(
             Diagnostic::error(
                 "E0304",
-                format!("expected {expected}, found a `{found}`"),
+                format!("expected {expected}, found {}", a_type(found)),
                 span,
             )
-            .label(format!("this is a `{found}`"))
+            .label(format!("this is {}", a_type(found)))
             .help(help.to_owned()),
         );
     }

@@ -221,13 +221,13 @@ pub fn render_plain(diagnostic: &Diagnostic, file_name: &str, source: &str) -> S
                 .saturating_sub(column - 1)
                 .max(1)
         };
-        let _ = writeln!(
-            out,
+        let underline = format!(
             "     | {}{} {}",
             " ".repeat(column as usize - 1),
             "^".repeat(width as usize),
             label.message
         );
+        let _ = writeln!(out, "{}", underline.trim_end());
     }
     if let Some(help) = &diagnostic.help {
         let _ = writeln!(out, "  = help: {help}");

@@ -203,11 +203,27 @@ impl Lexer<'_> {
                         self.pos += ch.map_or(1, char::len_utf8);
                         let shown =
                             ch.map_or_else(|| "?".to_owned(), |c| c.escape_debug().to_string());
+                        let help = match ch {
+                            Some('≤') => "write `<=`",
+                            Some('≥') => "write `>=`",
+                            Some('≠') => "write `!=`",
+                            Some('“' | '”' | '„' | '«' | '»') => {
+                                "strings use straight quotes: `\"…\"`"
+                            }
+                            Some('–' | '—' | '−') => "write `-`",
+                            Some('×') => "write `*`",
+                            Some('÷') => "write `/`",
+                            Some('#') => "comments start with `//`",
+                            Some(';') => "statements need no `;`; start each on its own line",
+                            _ => {
+                                "treaty sources use ASCII punctuation; text belongs in \"strings\""
+                            }
+                        };
                         self.error(
                             "E0101",
                             format!("unexpected character `{shown}`"),
                             start,
-                            "treaty sources use ASCII punctuation; text belongs in \"strings\"",
+                            help,
                         );
                         self.push(TokenKind::Error, start);
                     } else {

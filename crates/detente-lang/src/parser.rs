@@ -12,7 +12,8 @@ use crate::time::TimeUnit;
 
 /// Largest source accepted, in bytes.
 pub const MAX_SOURCE_BYTES: usize = 1024 * 1024;
-/// Deepest nesting of expressions, filters and blocks.
+/// Deepest nesting of expressions and filters, as the author writes it: parentheses,
+/// `not`, unary `-`, `min`/`max` and `count`/`sum` each open one level.
 pub const MAX_DEPTH: u32 = 64;
 /// Most nodes in one expression.
 pub const MAX_EXPR_NODES: u32 = 4096;
@@ -28,7 +29,7 @@ pub struct Parsed {
 }
 
 /// Top-level statement keywords, where recovery resumes.
-const ITEM_KEYWORDS: &[&str] = &[
+pub(crate) const ITEM_KEYWORDS: &[&str] = &[
     "parties",
     "signed",
     "in_force",
@@ -193,6 +194,10 @@ impl Parser {
     // ----- errors -------------------------------------------------------------------------
 
     fn error_expected(&mut self, what: &str) -> Reported {
+        if self.at(&TokenKind::Error) {
+            // The lexer has reported this token; a second diagnostic would say nothing new.
+            return Reported;
+        }
         let found = self.kind().describe();
         let span = self.span();
         let mut d = Diagnostic::error("E0201", format!("expected {what}, found {found}"), span)
@@ -212,6 +217,42 @@ impl Parser {
         } else {
             Err(self.error_expected(what))
         }
+    }
+
+    /// The closing delimiter of `open`. When a statement keyword, a `}` or the end of the
+    /// file comes instead, the delimiter was left open (E0202); anything else is a plain
+    /// syntax error, such as a missing `,`.
+    fn expect_close(&mut self, kind: &TokenKind, what: &str, open: Span) -> PResult<Span> {
+        if self.at(kind) {
+            return Ok(self.bump().span);
+        }
+        let ended = match self.kind() {
+            TokenKind::Eof => true,
+            TokenKind::RBrace => *kind != TokenKind::RBrace,
+            TokenKind::Ident(word) => {
+                ITEM_KEYWORDS.contains(&word.as_str()) || BODY_KEYWORDS.contains(&word.as_str())
+            }
+            _ => false,
+        };
+        if !ended {
+            return Err(self.error_expected(what));
+        }
+        let span = self.span();
+        let opener = match kind {
+            TokenKind::RParen => "(",
+            TokenKind::RBracket => "[",
+            _ => "{",
+        };
+        self.diagnostics.push(
+            Diagnostic::error("E0202", format!("`{opener}` is not closed"), span)
+                .label(format!("expected {what} before this"))
+                .with_label(open, "opened here")
+                .help(format!(
+                    "close it with `{}`",
+                    kind.describe().trim_matches('`')
+                )),
+        );
+        Err(Reported)
     }
 
     fn expect_word(&mut self, word: &str) -> PResult<Span> {
@@ -272,11 +313,37 @@ impl Parser {
         }
     }
 
-    /// Skips to the next token that can start a statement of the current block, or to the
-    /// block's closing brace, honouring nested braces.
-    fn recover(&mut self, keywords: &[&str]) {
+    /// After a statement that began at token `statement_start` failed: skips to the next
+    /// token that can start a statement of the current block, or to the block's closing
+    /// brace, honouring nested braces. Braces the failed statement opened are skipped to their
+    /// end (`category c { a: wrong }`), unless a statement keyword shows that the author left
+    /// them open. The keyword of the failed statement itself is never a place to resume.
+    fn recover(&mut self, keywords: &[&str], statement_start: usize) {
+        // Keywords that may appear inside the failed statement's own braces.
+        let inner: &[&str] = match self.tokens.get(statement_start).map(|t| &t.kind) {
+            Some(TokenKind::Ident(word)) if word == "interpretation" => &["quantity"],
+            Some(TokenKind::Ident(word))
+                if matches!(
+                    word.as_str(),
+                    "limit" | "objective" | "ban" | "notify" | "declare"
+                ) =>
+            {
+                BODY_KEYWORDS
+            }
+            _ => &[],
+        };
         let mut depth = 0u32;
-        let start = self.pos;
+        for token in self
+            .tokens
+            .get(statement_start..self.pos)
+            .unwrap_or_default()
+        {
+            match token.kind {
+                TokenKind::LBrace => depth += 1,
+                TokenKind::RBrace => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
         loop {
             match self.kind() {
                 TokenKind::Eof => return,
@@ -288,7 +355,9 @@ impl Parser {
                     depth -= 1;
                 }
                 TokenKind::Ident(word)
-                    if depth == 0 && self.pos > start && keywords.contains(&word.as_str()) =>
+                    if self.pos > statement_start
+                        && keywords.contains(&word.as_str())
+                        && (depth == 0 || !inner.contains(&word.as_str())) =>
                 {
                     return;
                 }
@@ -324,7 +393,9 @@ impl Parser {
         if self
             .expect(&TokenKind::LBrace, "`{` to open the treaty")
             .is_err()
+            && !self.at_word_in(ITEM_KEYWORDS)
         {
+            // Without `{`, go on only if a statement follows (the title may have swallowed it).
             return None;
         }
         let mut items = Vec::new();
@@ -332,7 +403,7 @@ impl Parser {
             let before = self.pos;
             match self.item() {
                 Ok(item) => items.push(item),
-                Err(Reported) => self.recover(ITEM_KEYWORDS),
+                Err(Reported) => self.recover(ITEM_KEYWORDS, before),
             }
             if self.pos == before {
                 self.bump();
@@ -448,10 +519,26 @@ impl Parser {
                     format!("`{word}` does not start a treaty statement"),
                     span,
                 );
-                d = d.maybe_help(
-                    crate::suggest::did_you_mean(&word, ITEM_KEYWORDS.iter().copied())
-                        .map(|s| format!("did you mean `{s}`?")),
-                );
+                // `param a = 1 +` then `category c`: the keyword was read as an operand.
+                let previous = self.pos.checked_sub(1).and_then(|i| self.tokens.get(i));
+                if let Some(Token {
+                    kind: TokenKind::Ident(keyword),
+                    ..
+                }) = previous
+                    && ITEM_KEYWORDS.contains(&keyword.as_str())
+                    && !matches!(keyword.as_str(), "in_force" | "signed")
+                {
+                    d = d.help(format!(
+                        "`{keyword}` before it was read as a name in the statement above: \
+                         is that statement unfinished?"
+                    ));
+                }
+                if d.help.is_none() {
+                    d = d.maybe_help(
+                        crate::suggest::did_you_mean(&word, ITEM_KEYWORDS.iter().copied())
+                            .map(|s| format!("did you mean `{s}`?")),
+                    );
+                }
                 if d.help.is_none() {
                     d = d.help(
                         "statements are `parties`, `in_force`, `param`, `category`, `event`, \
@@ -506,7 +593,7 @@ impl Parser {
             "duration" => TypeKind::Duration,
             "enum" => {
                 self.bump();
-                self.expect(&TokenKind::LParen, "`(` and the enum's values")?;
+                let open = self.expect(&TokenKind::LParen, "`(` and the enum's values")?;
                 let mut values = vec![self.ident("an enum value")?];
                 while self.eat(&TokenKind::Comma) {
                     if self.at(&TokenKind::RParen) {
@@ -514,27 +601,39 @@ impl Parser {
                     }
                     values.push(self.ident("an enum value")?);
                 }
-                let end = self.expect(&TokenKind::RParen, "`)`")?;
+                let end = self.expect_close(&TokenKind::RParen, "`,` or `)`", open)?;
                 return Ok(TypeExpr {
                     kind: TypeKind::Enum(values),
                     span: start.to(end),
                 });
             }
             other => {
-                let help = crate::suggest::did_you_mean(
-                    other,
-                    [
-                        "int", "decimal", "bool", "string", "date", "instant", "duration", "enum",
-                    ],
-                )
-                .map_or_else(
-                    || {
-                        "the types are `int`, `decimal`, `bool`, `string`, `date`, `instant`, \
+                let alias = match other {
+                    "integer" | "i64" | "long" => Some("int"),
+                    "float" | "double" | "number" | "real" | "f64" => Some("decimal"),
+                    "boolean" => Some("bool"),
+                    "str" | "text" => Some("string"),
+                    "datetime" | "timestamp" | "time" => Some("instant"),
+                    _ => None,
+                };
+                let help = alias
+                    .or_else(|| {
+                        crate::suggest::did_you_mean(
+                            other,
+                            [
+                                "int", "decimal", "bool", "string", "date", "instant", "duration",
+                                "enum",
+                            ],
+                        )
+                    })
+                    .map_or_else(
+                        || {
+                            "the types are `int`, `decimal`, `bool`, `string`, `date`, `instant`, \
                          `duration` and `enum(a, b, …)`"
-                            .to_owned()
-                    },
-                    |s| format!("did you mean `{s}`?"),
-                );
+                                .to_owned()
+                        },
+                        |s| format!("did you mean `{s}`?"),
+                    );
                 self.diagnostics.push(
                     Diagnostic::error("E0201", format!("unknown type `{other}`"), start).help(help),
                 );
@@ -551,6 +650,7 @@ impl Parser {
         let note = self.string();
         let mut attrs = Vec::new();
         if self.eat(&TokenKind::LBrace) {
+            let open = self.prev_span();
             while !self.at(&TokenKind::RBrace) {
                 let attr = self.ident("an attribute name")?;
                 self.expect(&TokenKind::Colon, "`:` and the attribute's type")?;
@@ -560,7 +660,7 @@ impl Parser {
                     break;
                 }
             }
-            self.expect(&TokenKind::RBrace, "`,` or `}`")?;
+            self.expect_close(&TokenKind::RBrace, "`,` or `}`", open)?;
         }
         Ok(KindDecl { name, note, attrs })
     }
@@ -598,7 +698,7 @@ impl Parser {
                 None => return Err(self.error_expected("a file path in quotes")),
             }
         } else if self.eat_word("polygon") {
-            self.expect(&TokenKind::LBracket, "`[` and the polygon's points")?;
+            let open = self.expect(&TokenKind::LBracket, "`[` and the polygon's points")?;
             let mut points = Vec::new();
             while !self.at(&TokenKind::RBracket) {
                 points.push(self.point()?);
@@ -606,7 +706,7 @@ impl Parser {
                     break;
                 }
             }
-            self.expect(&TokenKind::RBracket, "`,` or `]`")?;
+            self.expect_close(&TokenKind::RBracket, "`,` or `]`", open)?;
             ZoneShape::Polygon(points)
         } else if self.eat_word("circle") {
             let center = self.point()?;
@@ -626,11 +726,11 @@ impl Parser {
 
     fn point(&mut self) -> PResult<(Expr, Expr)> {
         self.start_expr();
-        self.expect(&TokenKind::LParen, "`(latitude, longitude)`")?;
+        let open = self.expect(&TokenKind::LParen, "`(latitude, longitude)`")?;
         let lat = self.unary()?;
         self.expect(&TokenKind::Comma, "`,` between latitude and longitude")?;
         let lon = self.unary()?;
-        self.expect(&TokenKind::RParen, "`)`")?;
+        self.expect_close(&TokenKind::RParen, "`)`", open)?;
         Ok((lat, lon))
     }
 
@@ -638,7 +738,7 @@ impl Parser {
         let name = self.ident("a group name")?;
         let note = self.string();
         self.expect(&TokenKind::Assign, "`=` and the group's members")?;
-        self.expect(&TokenKind::LBrace, "`{` and the group's members")?;
+        let open = self.expect(&TokenKind::LBrace, "`{` and the group's members")?;
         let mut members = Vec::new();
         while !self.at(&TokenKind::RBrace) {
             match self.string() {
@@ -649,7 +749,7 @@ impl Parser {
                 break;
             }
         }
-        self.expect(&TokenKind::RBrace, "`,` or `}`")?;
+        self.expect_close(&TokenKind::RBrace, "`,` or `}`", open)?;
         Ok(GroupDecl {
             name,
             note,
@@ -677,22 +777,24 @@ impl Parser {
                 break;
             }
         }
-        self.expect(&TokenKind::LBrace, "`{` to open the provision")?;
+        let open = self.expect(&TokenKind::LBrace, "`{` to open the provision")?;
         let mut body = Vec::new();
         while !self.at(&TokenKind::RBrace) && !self.at_eof() {
+            if self.at_word_in(ITEM_KEYWORDS) && !self.at_word_in(BODY_KEYWORDS) {
+                break;
+            }
             let before = self.pos;
             match self.stmt(kind) {
                 Ok(stmt) => body.push(stmt),
-                Err(Reported) => self.recover(BODY_KEYWORDS),
+                Err(Reported) => self.recover(BODY_KEYWORDS, before),
             }
             if self.pos == before {
                 self.bump();
             }
-            if self.at_word_in(ITEM_KEYWORDS) && !self.at_word_in(BODY_KEYWORDS) {
-                break;
-            }
         }
-        self.expect(&TokenKind::RBrace, "`}` to close the provision")?;
+        if !self.eat(&TokenKind::RBrace) {
+            return Err(self.unclosed(&format!("{} `{}`", kind.keyword(), id.name), open));
+        }
         Ok(Provision {
             kind,
             id,
@@ -704,6 +806,45 @@ impl Parser {
         })
     }
 
+    /// A statement that belongs in another kind of provision, such as `item c` in a limit.
+    fn wrong_statement(&mut self, kind: ProvisionKind) -> Reported {
+        let word = match self.kind() {
+            TokenKind::Ident(word) => word.clone(),
+            other => other.describe(),
+        };
+        let holds = match kind {
+            ProvisionKind::Limit | ProvisionKind::Objective => "comparisons such as `sdv <= 2400`",
+            ProvisionKind::Ban => "`item …`, `event …` and `except …` statements",
+            ProvisionKind::Notify => "`event TYPE`, `lead DURATION` and `stating FIELD, …`",
+            ProvisionKind::Declare => "`quantities …`, `as_of DAY MONTH, …` and `due DURATION`",
+        };
+        let span = self.span();
+        self.diagnostics.push(
+            Diagnostic::error(
+                "E0201",
+                format!(
+                    "`{word}` does not belong in a `{}` provision",
+                    kind.keyword()
+                ),
+                span,
+            )
+            .help(format!("a `{}` provision holds {holds}", kind.keyword())),
+        );
+        Reported
+    }
+
+    /// A block whose `}` is missing: the next statement, or the end of the file, came first.
+    fn unclosed(&mut self, what: &str, open: Span) -> Reported {
+        let span = self.span();
+        self.diagnostics.push(
+            Diagnostic::error("E0202", format!("{what} is not closed"), span)
+                .label("expected `}` before this")
+                .with_label(open, "the block opens here")
+                .help(format!("add `}}` after the last statement of {what}")),
+        );
+        Reported
+    }
+
     fn at_word_in(&self, words: &[&str]) -> bool {
         matches!(self.kind(), TokenKind::Ident(w) if words.contains(&w.as_str()))
     }
@@ -712,7 +853,23 @@ impl Parser {
         let start = self.span();
         self.start_expr();
         let stmt = match kind {
-            ProvisionKind::Limit | ProvisionKind::Objective => self.clause()?,
+            ProvisionKind::Limit | ProvisionKind::Objective => {
+                // `item c`, `lead 24h`: a statement of another kind of provision. A quantity
+                // may be named like a keyword, but then an operator follows it.
+                if self.at_word_in(BODY_KEYWORDS)
+                    && matches!(
+                        self.nth_kind(1),
+                        TokenKind::Ident(_)
+                            | TokenKind::Int(_)
+                            | TokenKind::Decimal(_)
+                            | TokenKind::Str(_)
+                            | TokenKind::Date(_)
+                    )
+                {
+                    return Err(self.wrong_statement(kind));
+                }
+                self.clause()?
+            }
             ProvisionKind::Ban => {
                 if self.at_word("item") || self.at_word("event") {
                     let subject = if self.eat_word("item") {
@@ -725,7 +882,7 @@ impl Parser {
                     while self.eat(&TokenKind::Comma) {
                         names.push(self.ident("a category or event type")?);
                     }
-                    let filter = self.opt_where()?;
+                    let filter = self.root_where()?;
                     let within = self.opt_within()?;
                     StmtKind::Target {
                         subject,
@@ -734,7 +891,7 @@ impl Parser {
                         within,
                     }
                 } else if self.eat_word("except") {
-                    let filter = self.opt_where()?;
+                    let filter = self.root_where()?;
                     let within = self.opt_within()?;
                     let until = if self.eat_word("until") {
                         Some(self.expr()?)
@@ -748,6 +905,8 @@ impl Parser {
                         until,
                         note,
                     }
+                } else if self.at_word_in(BODY_KEYWORDS) {
+                    return Err(self.wrong_statement(kind));
                 } else {
                     return Err(self.error_expected("`item`, `event` or `except`"));
                 }
@@ -763,6 +922,8 @@ impl Parser {
                         fields.push(self.ident("a notification field")?);
                     }
                     StmtKind::Stating(fields)
+                } else if self.at_word_in(BODY_KEYWORDS) {
+                    return Err(self.wrong_statement(kind));
                 } else {
                     return Err(self.error_expected("`event`, `lead` or `stating`"));
                 }
@@ -786,6 +947,8 @@ impl Parser {
                     StmtKind::AsOf(dates)
                 } else if self.eat_word("due") {
                     StmtKind::Due(self.expr()?)
+                } else if self.at_word_in(BODY_KEYWORDS) {
+                    return Err(self.wrong_statement(kind));
                 } else {
                     return Err(self.error_expected("`quantities`, `as_of` or `due`"));
                 }
@@ -821,6 +984,15 @@ impl Parser {
         })
     }
 
+    /// A ban's `where` filter: a whole expression of its own.
+    fn root_where(&mut self) -> PResult<Option<Box<Expr>>> {
+        self.start_expr();
+        match self.opt_where()? {
+            Some(f) => Ok(Some(Box::new(self.finish_expr(*f)?))),
+            None => Ok(None),
+        }
+    }
+
     fn opt_within(&mut self) -> PResult<Option<Ident>> {
         Ok(if self.eat_word("within") {
             Some(self.ident("a zone name")?)
@@ -832,6 +1004,7 @@ impl Parser {
     fn clause(&mut self) -> PResult<StmtKind> {
         self.start_expr();
         let lhs = self.arith()?;
+        let lhs = self.finish_expr(lhs)?;
         let op = match self.kind() {
             TokenKind::Le => CmpOp::Le,
             TokenKind::Lt => CmpOp::Lt,
@@ -842,13 +1015,13 @@ impl Parser {
         };
         self.bump();
         let schedule = if self.eat_word("steps") {
-            let start = self.arith()?;
+            let start = self.bound()?;
             self.expect_word("to")?;
-            let target = self.arith()?;
+            let target = self.bound()?;
             self.expect_word("every")?;
-            let every = self.arith()?;
+            let every = self.bound()?;
             self.expect_word("until")?;
-            let until = self.arith()?;
+            let until = self.bound()?;
             Schedule::Steps {
                 start,
                 target,
@@ -856,11 +1029,11 @@ impl Parser {
                 until,
             }
         } else {
-            let mut entries = vec![(self.arith()?, None)];
+            let mut entries = vec![(self.bound()?, None)];
             while self.eat(&TokenKind::Comma) {
-                let bound = self.arith()?;
+                let bound = self.bound()?;
                 self.expect_word("from")?;
-                let date = self.arith()?;
+                let date = self.bound()?;
                 entries.push((bound, Some(date)));
             }
             Schedule::Piecewise(entries)
@@ -880,21 +1053,32 @@ impl Parser {
         })
     }
 
+    /// One expression of a schedule, with its own node budget.
+    fn bound(&mut self) -> PResult<Expr> {
+        self.start_expr();
+        let e = self.arith()?;
+        self.finish_expr(e)
+    }
+
     fn interpretation(&mut self) -> PResult<Interpretation> {
         let id = self.id("an interpretation name")?;
         let title = self.string();
-        self.expect(&TokenKind::LBrace, "`{` to open the interpretation")?;
+        let open = self.expect(&TokenKind::LBrace, "`{` to open the interpretation")?;
         let mut quantities = Vec::new();
         while !self.at(&TokenKind::RBrace) && !self.at_eof() {
             let start = self.span();
             if self.eat_word("quantity") {
                 let q = self.quantity()?;
                 quantities.push((q, start.to(self.prev_span())));
+            } else if self.at_word_in(ITEM_KEYWORDS) {
+                return Err(self.unclosed(&format!("interpretation `{}`", id.name), open));
             } else {
                 return Err(self.error_expected("`quantity` or `}`"));
             }
         }
-        self.expect(&TokenKind::RBrace, "`}` to close the interpretation")?;
+        if !self.eat(&TokenKind::RBrace) {
+            return Err(self.unclosed(&format!("interpretation `{}`", id.name), open));
+        }
         Ok(Interpretation {
             id,
             title,
@@ -934,36 +1118,27 @@ impl Parser {
         self.expr_budget_reported = false;
     }
 
-    /// Refuses a binary chain whose tree is deeper than [`MAX_TREE_DEPTH`]. `depth` caches the
-    /// depth of the chain built so far, so each operand is measured once.
-    fn chain_depth(
-        &mut self,
-        depth: &mut Option<usize>,
-        lhs: &Expr,
-        rhs: &Expr,
-        span: Span,
-    ) -> PResult<()> {
-        let lhs_depth = depth.unwrap_or_else(|| tree_depth(lhs));
-        let new_depth = 1 + lhs_depth.max(tree_depth(rhs));
-        *depth = Some(new_depth);
-        if new_depth > MAX_TREE_DEPTH {
-            if !self.expr_budget_reported {
-                self.expr_budget_reported = true;
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "E0003",
-                        format!("expression is more than {MAX_TREE_DEPTH} operations deep"),
-                        span,
-                    )
-                    .help(
-                        "a chain such as `a + b + c + …` nests one level per operator; \
-                         split it into named quantities",
-                    ),
-                );
-            }
-            return Err(Reported);
+    /// Refuses a finished expression whose tree is deeper than [`MAX_TREE_DEPTH`]; a chain
+    /// such as `a + b + c` nests one level per operator without any parentheses.
+    fn finish_expr(&mut self, e: Expr) -> PResult<Expr> {
+        if tree_depth(&e) <= MAX_TREE_DEPTH {
+            return Ok(e);
         }
-        Ok(())
+        if !self.expr_budget_reported {
+            self.expr_budget_reported = true;
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "E0003",
+                    format!("expression is more than {MAX_TREE_DEPTH} operations deep"),
+                    e.span,
+                )
+                .help(
+                    "a chain such as `a + b + c + …` nests one level per operator; \
+                     split it into named quantities",
+                ),
+            );
+        }
+        Err(Reported)
     }
 
     fn node(&mut self, kind: ExprKind, span: Span) -> PResult<Expr> {
@@ -988,30 +1163,25 @@ impl Parser {
     /// A full expression: `or` has the lowest precedence.
     fn expr(&mut self) -> PResult<Expr> {
         self.start_expr();
-        self.or_expr()
+        let e = self.or_expr()?;
+        self.finish_expr(e)
     }
 
     fn or_expr(&mut self) -> PResult<Expr> {
-        self.enter()?;
         let mut lhs = self.and_expr()?;
-        let mut depth = None;
         while self.eat_word("or") {
             let rhs = self.and_expr()?;
             let span = lhs.span.to(rhs.span);
-            self.chain_depth(&mut depth, &lhs, &rhs, span)?;
             lhs = self.node(ExprKind::Or(Box::new(lhs), Box::new(rhs)), span)?;
         }
-        self.leave();
         Ok(lhs)
     }
 
     fn and_expr(&mut self) -> PResult<Expr> {
         let mut lhs = self.not_expr()?;
-        let mut depth = None;
         while self.eat_word("and") {
             let rhs = self.not_expr()?;
             let span = lhs.span.to(rhs.span);
-            self.chain_depth(&mut depth, &lhs, &rhs, span)?;
             lhs = self.node(ExprKind::And(Box::new(lhs), Box::new(rhs)), span)?;
         }
         Ok(lhs)
@@ -1048,7 +1218,7 @@ impl Parser {
         }
         if self.eat_word("in") {
             let set = if self.at(&TokenKind::LParen) {
-                self.bump();
+                let open = self.bump().span;
                 let mut values = Vec::new();
                 while !self.at(&TokenKind::RParen) {
                     values.push(self.arith()?);
@@ -1056,7 +1226,7 @@ impl Parser {
                         break;
                     }
                 }
-                self.expect(&TokenKind::RParen, "`,` or `)`")?;
+                self.expect_close(&TokenKind::RParen, "`,` or `)`", open)?;
                 InSet::List(values)
             } else {
                 InSet::Group(self.ident("a group name or `(a, b, …)`")?)
@@ -1069,9 +1239,7 @@ impl Parser {
 
     /// Arithmetic: `+ -` over `* /` over unary.
     fn arith(&mut self) -> PResult<Expr> {
-        self.enter()?;
         let mut lhs = self.term()?;
-        let mut depth = None;
         loop {
             let op = match self.kind() {
                 TokenKind::Plus => ArithOp::Add,
@@ -1081,16 +1249,13 @@ impl Parser {
             self.bump();
             let rhs = self.term()?;
             let span = lhs.span.to(rhs.span);
-            self.chain_depth(&mut depth, &lhs, &rhs, span)?;
             lhs = self.node(ExprKind::Arith(op, Box::new(lhs), Box::new(rhs)), span)?;
         }
-        self.leave();
         Ok(lhs)
     }
 
     fn term(&mut self) -> PResult<Expr> {
         let mut lhs = self.unary()?;
-        let mut depth = None;
         loop {
             let op = match self.kind() {
                 TokenKind::Star => ArithOp::Mul,
@@ -1100,7 +1265,6 @@ impl Parser {
             self.bump();
             let rhs = self.unary()?;
             let span = lhs.span.to(rhs.span);
-            self.chain_depth(&mut depth, &lhs, &rhs, span)?;
             lhs = self.node(ExprKind::Arith(op, Box::new(lhs), Box::new(rhs)), span)?;
         }
         Ok(lhs)
@@ -1163,7 +1327,7 @@ impl Parser {
                 self.enter()?;
                 let inner = self.or_expr()?;
                 self.leave();
-                let end = self.expect(&TokenKind::RParen, "`)`")?;
+                let end = self.expect_close(&TokenKind::RParen, "`)`", span)?;
                 self.node(ExprKind::Paren(Box::new(inner)), span.to(end))
             }
             TokenKind::Ident(word) => match word.as_str() {
@@ -1180,7 +1344,7 @@ impl Parser {
                         span,
                     };
                     self.bump();
-                    self.bump();
+                    let open = self.bump().span;
                     self.enter()?;
                     let mut args = Vec::new();
                     while !self.at(&TokenKind::RParen) {
@@ -1190,11 +1354,40 @@ impl Parser {
                         }
                     }
                     self.leave();
-                    let end = self.expect(&TokenKind::RParen, "`,` or `)`")?;
+                    let end = self.expect_close(&TokenKind::RParen, "`,` or `)`", open)?;
                     self.node(ExprKind::Call(func, args), span.to(end))
                 }
                 _ if RESERVED.contains(&word.as_str()) => {
                     Err(self.error_expected("a value, a name or `(`"))
+                }
+                // `param a = 1 +` then `category c { … }` on the next line: a statement keyword
+                // followed by a name and `=`, `:`, `{`, a string or `,` is never an operand
+                // (no valid expression has two names in a row), so the expression is unfinished.
+                // Stopping here lets the next statement be read.
+                _ if ITEM_KEYWORDS.contains(&word.as_str())
+                    && !matches!(word.as_str(), "in_force" | "signed")
+                    && matches!(self.nth_kind(1), TokenKind::Ident(next) if !RESERVED.contains(&next.as_str()))
+                    && matches!(
+                        self.nth_kind(2),
+                        TokenKind::Assign
+                            | TokenKind::Colon
+                            | TokenKind::LBrace
+                            | TokenKind::Str(_)
+                            | TokenKind::Comma
+                    ) =>
+                {
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "E0201",
+                            format!("expected a value, a name or `(`, found `{word}`"),
+                            span,
+                        )
+                        .label("expected a value, a name or `(` here")
+                        .help(format!(
+                            "`{word}` starts the next statement: finish the expression before it"
+                        )),
+                    );
+                    Err(Reported)
                 }
                 _ => {
                     self.bump();
@@ -1213,7 +1406,7 @@ impl Parser {
             self.bump();
             AggFunc::Sum
         };
-        self.bump(); // `(`
+        let open = self.bump().span; // `(`
         self.enter()?;
         let target = self.ident("a category or event type")?;
         let attr = if self.eat(&TokenKind::Dot) {
@@ -1244,7 +1437,7 @@ impl Parser {
             None
         };
         self.leave();
-        let end = self.expect(&TokenKind::RParen, "`)` to close the aggregate")?;
+        let end = self.expect_close(&TokenKind::RParen, "`)` to close the aggregate", open)?;
         self.node(
             ExprKind::Aggregate {
                 func,

@@ -1,3 +1,10 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::needless_range_loop
+)]
 //! The data-driven suite: every file under `test_data/` is a test case.
 //!
 //! - `test_data/valid/NAME.treaty` must check without any diagnostic, format to

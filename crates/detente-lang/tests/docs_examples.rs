@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 //! Every `treaty` block in docs/language.md parses and checks; a block whose first line is
 //! `// error: CODE` must fail with that code.
 

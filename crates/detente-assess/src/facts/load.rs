@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::Arc;
 
 use detente_lang::time::{Date, Instant};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -19,7 +20,7 @@ use super::normalize;
 use super::{
     Area, AttrValue, Attributes, Declaration, Event, FactError, FactErrorKind, Facts, Item,
     MAX_ERRORS, MAX_LINE_BYTES, MAX_RECORDS, Name, Notification, Number, Observation, Origin,
-    Window,
+    Window, cmp_pairs, sort_pairs,
 };
 use crate::geo::{KM_PER_NMI, Point, Polygon};
 use crate::suggest::did_you_mean;
@@ -214,10 +215,18 @@ impl FactsLoader {
     }
 }
 
-/// Names seen so far, shared by every record that uses them.
+/// How many recent attribute sets the loader remembers for sharing.
+const RECENT_ATTRIBUTE_SETS: usize = 16;
+
+/// Names seen so far, shared by every record that uses them, and recent attribute sets.
 #[derive(Debug, Default)]
 struct Interner {
     names: BTreeSet<Name>,
+    /// The attributes being read, kept to reuse the allocation.
+    pairs: Vec<(Name, AttrValue)>,
+    /// Attribute sets seen lately. Facts tend to repeat a handful of sets, so a short list
+    /// shares nearly all of them without a table that could grow with the input.
+    recent_sets: Vec<Attributes>,
 }
 
 impl Interner {
@@ -228,6 +237,42 @@ impl Interner {
         let name: Name = Name::from(text);
         self.names.insert(name.clone());
         name
+    }
+
+    /// An empty attribute set, shared like any other.
+    fn no_attributes(&mut self) -> Attributes {
+        self.pairs.clear();
+        self.attributes().unwrap_or_default()
+    }
+
+    /// The attributes in `pairs`, sorted, shared with an identical recent set if any; a
+    /// name given twice is the error.
+    fn attributes(&mut self) -> Result<Attributes, Name> {
+        sort_pairs(&mut self.pairs)?;
+        let found = self
+            .recent_sets
+            .iter()
+            .position(|set| cmp_pairs(&set.0, &self.pairs).is_eq());
+        let set = match found {
+            Some(index) => {
+                // Move it one step towards the front, so the commonest sets stay cheap to find.
+                self.recent_sets.swap(index, index.saturating_sub(1));
+                self.recent_sets
+                    .get(index.saturating_sub(1))
+                    .cloned()
+                    .unwrap_or_default()
+            }
+            None => {
+                let set = Attributes(Arc::from(self.pairs.as_slice()));
+                if self.recent_sets.len() == RECENT_ATTRIBUTE_SETS {
+                    self.recent_sets.pop();
+                }
+                self.recent_sets.push(set.clone());
+                set
+            }
+        };
+        self.pairs.clear();
+        Ok(set)
     }
 }
 
@@ -260,7 +305,12 @@ fn parse_line(line: &str, interner: &mut Interner) -> Result<Record, FactError> 
 }
 
 /// Turns a serde_json error (and what the visitors recorded about it) into a [`FactError`].
-fn describe(line: &str, error: &serde_json::Error, detail: Option<Detail>, mut path: Vec<Seg>) -> FactError {
+fn describe(
+    line: &str,
+    error: &serde_json::Error,
+    detail: Option<Detail>,
+    mut path: Vec<Seg>,
+) -> FactError {
     // The path was recorded innermost first, as the error unwound.
     path.reverse();
     let stopped_at = byte_offset(line, error.line(), error.column());
@@ -322,7 +372,10 @@ fn json_message(error: &serde_json::Error) -> (FactErrorKind, String, Option<Str
             );
         }
         "trailing characters" => ("unexpected text after the record".to_owned(), one_object),
-        "EOF while parsing a value" => ("expected a value, found the end of the line".to_owned(), None),
+        "EOF while parsing a value" => (
+            "expected a value, found the end of the line".to_owned(),
+            None,
+        ),
         "EOF while parsing an object" => ("the line ends inside an object".to_owned(), one_object),
         "EOF while parsing a list" => ("the line ends inside an array".to_owned(), one_object),
         "EOF while parsing a string" => ("the line ends inside a string".to_owned(), one_object),
@@ -436,7 +489,11 @@ fn list(names: &[&str]) -> String {
     let mut out = String::new();
     for (index, name) in names.iter().enumerate() {
         if index > 0 {
-            out.push_str(if index + 1 == names.len() { " and " } else { ", " });
+            out.push_str(if index + 1 == names.len() {
+                " and "
+            } else {
+                ", "
+            });
         }
         out.push('`');
         out.push_str(name);
@@ -612,7 +669,15 @@ const ITEM: Form = Form {
 };
 const EVENT: Form = Form {
     what: "an `event` record",
-    fields: &["kind", "party", "id", "type", "at", "location", "attributes"],
+    fields: &[
+        "kind",
+        "party",
+        "id",
+        "type",
+        "at",
+        "location",
+        "attributes",
+    ],
     needs: "an `event` needs `party`, `id`, `type` and `at`",
 };
 const NOTIFICATION: Form = Form {
@@ -676,12 +741,18 @@ fn unknown_field<E: de::Error>(ctx: &mut Ctx<'_>, key: &str, form: &Form) -> E {
         None => format!("{} has the fields {}", form.what, list(form.fields)),
     };
     let message = format!("unknown field `{}` in {}", shown(key), form.what);
-    ctx.fail_at(key, Detail::new(FactErrorKind::Field, message, Some(help)).at_key())
+    ctx.fail_at(
+        key,
+        Detail::new(FactErrorKind::Field, message, Some(help)).at_key(),
+    )
 }
 
 fn duplicate_field<E: de::Error>(ctx: &mut Ctx<'_>, key: &str) -> E {
     let message = format!("field `{key}` is given twice");
-    ctx.fail_at(key, Detail::new(FactErrorKind::Field, message, None).at_key())
+    ctx.fail_at(
+        key,
+        Detail::new(FactErrorKind::Field, message, None).at_key(),
+    )
 }
 
 /// Reads the value of `key` into its slot, which must still be empty.
@@ -739,7 +810,13 @@ enum RecordKind {
     Observation,
 }
 
-const KINDS: &[&str] = &["declaration", "item", "event", "notification", "observation"];
+const KINDS: &[&str] = &[
+    "declaration",
+    "item",
+    "event",
+    "notification",
+    "observation",
+];
 
 impl<'de> Expect<'de> for RecordExpect {
     type Value = Record;
@@ -815,8 +892,12 @@ impl<'de> Expect<'de> for KindExpect {
     }
 }
 
-fn declaration<'de, A: MapAccess<'de>>(map: &mut A, ctx: &mut Ctx<'_>) -> Result<Declaration, A::Error> {
-    let (mut party, mut as_of, mut quantities, mut id, mut delivered_at) = (None, None, None, None, None);
+fn declaration<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    ctx: &mut Ctx<'_>,
+) -> Result<Declaration, A::Error> {
+    let (mut party, mut as_of, mut quantities, mut id, mut delivered_at) =
+        (None, None, None, None, None);
     while let Some(key) = map.next_key_seed(KeySeed)? {
         match &*key {
             "party" => field(map, ctx, &mut party, "party", NameExpect)?,
@@ -871,7 +952,9 @@ fn item<'de, A: MapAccess<'de>>(map: &mut A, ctx: &mut Ctx<'_>) -> Result<Item, 
         party,
         id,
         category,
-        attributes: attributes.flatten().unwrap_or_default(),
+        attributes: attributes
+            .flatten()
+            .unwrap_or_else(|| ctx.interner.no_attributes()),
         location: location.flatten(),
         from,
         until,
@@ -900,7 +983,9 @@ fn event<'de, A: MapAccess<'de>>(map: &mut A, ctx: &mut Ctx<'_>) -> Result<Event
         event_type: required(ctx, event_type, "type", &EVENT)?,
         at: required(ctx, at, "at", &EVENT)?,
         location: location.flatten(),
-        attributes: attributes.flatten().unwrap_or_default(),
+        attributes: attributes
+            .flatten()
+            .unwrap_or_else(|| ctx.interner.no_attributes()),
         origin: Origin::default(),
     })
 }
@@ -909,7 +994,8 @@ fn notification<'de, A: MapAccess<'de>>(
     map: &mut A,
     ctx: &mut Ctx<'_>,
 ) -> Result<Notification, A::Error> {
-    let (mut party, mut id, mut provision, mut event_type, mut sent_at) = (None, None, None, None, None);
+    let (mut party, mut id, mut provision, mut event_type, mut sent_at) =
+        (None, None, None, None, None);
     let (mut received_at, mut window, mut launch_area, mut impact_area) = (None, None, None, None);
     while let Some(key) = map.next_key_seed(KeySeed)? {
         match &*key {
@@ -944,7 +1030,8 @@ fn observation<'de, A: MapAccess<'de>>(
     map: &mut A,
     ctx: &mut Ctx<'_>,
 ) -> Result<Observation, A::Error> {
-    let (mut observer, mut party, mut id, mut observed_type, mut at) = (None, None, None, None, None);
+    let (mut observer, mut party, mut id, mut observed_type, mut at) =
+        (None, None, None, None, None);
     let (mut launch_point, mut impact_point, mut location) = (None, None, None);
     let (mut mb, mut category, mut attributes) = (None, None, None);
     while let Some(key) = map.next_key_seed(KeySeed)? {
@@ -954,8 +1041,20 @@ fn observation<'de, A: MapAccess<'de>>(
             "id" => field(map, ctx, &mut id, "id", IdExpect)?,
             "type" => field(map, ctx, &mut observed_type, "type", NameExpect)?,
             "at" => field(map, ctx, &mut at, "at", INSTANT)?,
-            "launch_point" => field(map, ctx, &mut launch_point, "launch_point", Opt(PointExpect))?,
-            "impact_point" => field(map, ctx, &mut impact_point, "impact_point", Opt(PointExpect))?,
+            "launch_point" => field(
+                map,
+                ctx,
+                &mut launch_point,
+                "launch_point",
+                Opt(PointExpect),
+            )?,
+            "impact_point" => field(
+                map,
+                ctx,
+                &mut impact_point,
+                "impact_point",
+                Opt(PointExpect),
+            )?,
             "location" => field(map, ctx, &mut location, "location", Opt(PointExpect))?,
             "mb" => field(map, ctx, &mut mb, "mb", Opt(FloatExpect))?,
             "category" => field(map, ctx, &mut category, "category", Opt(NameExpect))?,
@@ -975,7 +1074,9 @@ fn observation<'de, A: MapAccess<'de>>(
         location: location.flatten(),
         mb: mb.flatten(),
         category: category.flatten(),
-        attributes: attributes.flatten().unwrap_or_default(),
+        attributes: attributes
+            .flatten()
+            .unwrap_or_else(|| ctx.interner.no_attributes()),
         origin: Origin::default(),
     })
 }
@@ -1035,7 +1136,11 @@ impl<'de> Expect<'de> for NameExpect {
 
     fn str<E: de::Error>(self, ctx: &mut Ctx<'_>, v: &str) -> Result<Name, E> {
         if v.is_empty() {
-            let detail = Detail::new(FactErrorKind::Value, "a name must not be empty".to_owned(), None);
+            let detail = Detail::new(
+                FactErrorKind::Value,
+                "a name must not be empty".to_owned(),
+                None,
+            );
             return Err(ctx.fail(detail));
         }
         Ok(ctx.interner.intern(v))
@@ -1054,7 +1159,11 @@ impl<'de> Expect<'de> for IdExpect {
 
     fn str<E: de::Error>(self, ctx: &mut Ctx<'_>, v: &str) -> Result<String, E> {
         if v.is_empty() {
-            let detail = Detail::new(FactErrorKind::Value, "an id must not be empty".to_owned(), None);
+            let detail = Detail::new(
+                FactErrorKind::Value,
+                "an id must not be empty".to_owned(),
+                None,
+            );
             return Err(ctx.fail(detail));
         }
         Ok(v.to_owned())
@@ -1232,7 +1341,9 @@ impl<'de> Expect<'de> for WindowExpect {
         let from = required(ctx, from, "from", &WINDOW)?;
         let to = required(ctx, to, "to", &WINDOW)?;
         if to < from {
-            let message = format!("a window must not end before it starts: `to` is `{to}`, `from` is `{from}`");
+            let message = format!(
+                "a window must not end before it starts: `to` is `{to}`, `from` is `{from}`"
+            );
             return Err(ctx.fail_at("to", Detail::new(FactErrorKind::Value, message, None)));
         }
         Ok(Window { from, to })
@@ -1297,7 +1408,11 @@ impl<'de> Expect<'de> for CircleExpect {
         "a circle like `{\"center\": {\"lat\": …, \"lon\": …}, \"radius_km\": …}`"
     }
 
-    fn map<A: MapAccess<'de>>(self, ctx: &mut Ctx<'_>, mut map: A) -> Result<(Point, f64), A::Error> {
+    fn map<A: MapAccess<'de>>(
+        self,
+        ctx: &mut Ctx<'_>,
+        mut map: A,
+    ) -> Result<(Point, f64), A::Error> {
         let (mut center, mut radius_km, mut radius_nmi) = (None, None, None);
         while let Some(key) = map.next_key_seed(KeySeed)? {
             match &*key {
@@ -1310,14 +1425,17 @@ impl<'de> Expect<'de> for CircleExpect {
                     };
                     field(&mut map, ctx, slot, key, FloatExpect)?;
                     if radius_km.is_some() && radius_nmi.is_some() {
-                        let message = "a circle has one radius: give `radius_km` or `radius_nmi`".to_owned();
+                        let message =
+                            "a circle has one radius: give `radius_km` or `radius_nmi`".to_owned();
                         let detail = Detail::new(FactErrorKind::Field, message, None).at_key();
                         return Err(ctx.fail_at(key, detail));
                     }
                     let radius = radius_km.or(radius_nmi).unwrap_or(0.0);
                     if radius <= 0.0 {
                         let message = format!("a radius must be positive, found `{radius}`");
-                        return Err(ctx.fail_at(key, Detail::new(FactErrorKind::Value, message, None)));
+                        return Err(
+                            ctx.fail_at(key, Detail::new(FactErrorKind::Value, message, None))
+                        );
                     }
                 }
                 other => return Err(unknown_field(ctx, other, &CIRCLE)),
@@ -1376,18 +1494,22 @@ impl<'de> Expect<'de> for AttrsExpect {
     }
 
     fn map<A: MapAccess<'de>>(self, ctx: &mut Ctx<'_>, mut map: A) -> Result<Attributes, A::Error> {
-        let mut pairs = Vec::new();
+        ctx.interner.pairs.clear();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let value = map.next_value_seed(Seed {
                 expect: AttrValueExpect,
                 ctx: &mut *ctx,
             });
             let value = ctx.within(|| Seg::Key(key.to_string()), value)?;
-            pairs.push((ctx.interner.intern(&key), value));
+            let name = ctx.interner.intern(&key);
+            ctx.interner.pairs.push((name, value));
         }
-        Attributes::new(pairs).map_err(|name| {
+        ctx.interner.attributes().map_err(|name| {
             let message = format!("attribute `{}` is given twice", shown(&name));
-            ctx.fail_at(&name, Detail::new(FactErrorKind::Field, message, None).at_key())
+            ctx.fail_at(
+                &name,
+                Detail::new(FactErrorKind::Field, message, None).at_key(),
+            )
         })
     }
 }
@@ -1434,7 +1556,11 @@ impl<'de> Expect<'de> for QuantitiesExpect {
         "quantities like `{\"sdv\": 2400}`"
     }
 
-    fn map<A: MapAccess<'de>>(self, ctx: &mut Ctx<'_>, mut map: A) -> Result<Self::Value, A::Error> {
+    fn map<A: MapAccess<'de>>(
+        self,
+        ctx: &mut Ctx<'_>,
+        mut map: A,
+    ) -> Result<Self::Value, A::Error> {
         let mut quantities: Vec<(Name, Number)> = Vec::new();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let value = map.next_value_seed(Seed {
@@ -1455,5 +1581,37 @@ impl<'de> Expect<'de> for QuantitiesExpect {
             }
         }
         Ok(quantities)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn past_the_record_limit_the_rest_is_ignored() {
+        let mut loader = FactsLoader::new("f.jsonl");
+        loader.max_records = 2;
+        let line =
+            r#"{"kind": "event", "party": "US", "id": "e", "type": "t", "at": "1979-01-01"}"#;
+        for _ in 0..5 {
+            loader.push_line(line);
+            loader.push_line("");
+        }
+        let (facts, errors) = loader.finish();
+        assert_eq!(facts.events.len(), 1, "identical repeats collapse");
+        let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            ["f.jsonl:5:1: too many records: the limit is 2; the rest is ignored"]
+        );
+    }
+
+    #[test]
+    fn serde_positions_become_byte_offsets() {
+        assert_eq!(byte_offset("abc", 1, 1), 0);
+        assert_eq!(byte_offset("abc", 1, 0), 0);
+        assert_eq!(byte_offset("ab\ncd", 2, 2), 4);
+        assert_eq!(byte_offset("ab", 7, 2), 3);
     }
 }

@@ -268,14 +268,26 @@ mod tests {
             (vec![key("a")], Target::Key, Some(52)),
             (vec![key("a")], Target::Value, Some(57)),
             (vec![key("b"), key("c")], Target::Value, Some(21)),
-            (vec![key("b"), key("c"), Seg::Index(1)], Target::Value, Some(26)),
-            (vec![key("b"), key("c"), Seg::Index(1), key("d")], Target::Value, Some(32)),
+            (
+                vec![key("b"), key("c"), Seg::Index(1)],
+                Target::Value,
+                Some(26),
+            ),
+            (
+                vec![key("b"), key("c"), Seg::Index(1), key("d")],
+                Target::Value,
+                Some(32),
+            ),
             (vec![key("b"), key("c"), Seg::Index(2)], Target::Value, None),
             (vec![key("é")], Target::Value, Some(46)),
             (vec![key("z")], Target::Value, None),
         ];
         for (path, target, expected) in cases {
-            assert_eq!(locate(line, &path, target, line.len()), expected, "{path:?}");
+            assert_eq!(
+                locate(line, &path, target, line.len()),
+                expected,
+                "{path:?}"
+            );
         }
         // Before the second `a`, the first one is meant.
         assert_eq!(locate(line, &[key("a")], Target::Value, 50), Some(7));
@@ -284,10 +296,16 @@ mod tests {
     #[test]
     fn escaped_keys_and_columns() {
         let line = r#"{"\u0061": 1, "ü": "x"}"#;
-        assert_eq!(locate(line, &[key("a")], Target::Value, line.len()), Some(11));
+        assert_eq!(
+            locate(line, &[key("a")], Target::Value, line.len()),
+            Some(11)
+        );
         assert_eq!(locate_column(line, "ü"), Some(20));
         assert_eq!(char_column("üü", 2), 2);
-        assert_eq!(locate_column(r#"{"p": [{"q": 1}, {"q": 2}]}"#, "p[1].q"), Some(24));
+        assert_eq!(
+            locate_column(r#"{"p": [{"q": 1}, {"q": 2}]}"#, "p[1].q"),
+            Some(24)
+        );
         assert_eq!(locate_column("{}", "p[x]"), None);
         assert_eq!(locate_column("[[[[", "a"), None);
     }

@@ -170,21 +170,23 @@ impl fmt::Display for AttrValue {
 }
 
 /// Attributes sorted by name, each name once.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Attributes(Vec<(Name, AttrValue)>);
+///
+/// The list is shared: the loader gives records with identical attributes (two million
+/// launchers with `{"mirv": true, "mobile": false}`) one allocation between them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attributes(Arc<[(Name, AttrValue)]>);
+
+impl Default for Attributes {
+    fn default() -> Attributes {
+        Attributes(Arc::from(Vec::new()))
+    }
+}
 
 impl Attributes {
     /// Attributes from pairs in any order; a name given twice is returned as the error.
     pub fn new(mut pairs: Vec<(Name, AttrValue)>) -> Result<Attributes, Name> {
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
-        for pair in pairs.windows(2) {
-            if let [(a, _), (b, _)] = pair
-                && a == b
-            {
-                return Err(a.clone());
-            }
-        }
-        Ok(Attributes(pairs))
+        sort_pairs(&mut pairs)?;
+        Ok(Attributes(Arc::from(pairs)))
     }
 
     pub fn get(&self, name: &str) -> Option<&AttrValue> {
@@ -212,18 +214,38 @@ impl Attributes {
     }
 
     fn total_cmp(&self, other: &Attributes) -> Ordering {
-        let mut a = self.0.iter();
-        let mut b = other.0.iter();
-        loop {
-            match (a.next(), b.next()) {
-                (None, None) => return Ordering::Equal,
-                (None, Some(_)) => return Ordering::Less,
-                (Some(_), None) => return Ordering::Greater,
-                (Some((na, va)), Some((nb, vb))) => {
-                    let order = cmp_name(na, nb).then_with(|| va.total_cmp(vb));
-                    if order != Ordering::Equal {
-                        return order;
-                    }
+        if Arc::ptr_eq(&self.0, &other.0) {
+            return Ordering::Equal;
+        }
+        cmp_pairs(&self.0, &other.0)
+    }
+}
+
+/// Sorts attribute pairs by name; a name given twice is returned as the error.
+fn sort_pairs(pairs: &mut [(Name, AttrValue)]) -> Result<(), Name> {
+    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    for pair in pairs.windows(2) {
+        if let [(a, _), (b, _)] = pair
+            && a == b
+        {
+            return Err(a.clone());
+        }
+    }
+    Ok(())
+}
+
+fn cmp_pairs(a: &[(Name, AttrValue)], b: &[(Name, AttrValue)]) -> Ordering {
+    let mut a = a.iter();
+    let mut b = b.iter();
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some((na, va)), Some((nb, vb))) => {
+                let order = cmp_name(na, nb).then_with(|| va.total_cmp(vb));
+                if order != Ordering::Equal {
+                    return order;
                 }
             }
         }
@@ -495,7 +517,9 @@ fn cmp_name(a: &Name, b: &Name) -> Ordering {
 }
 
 fn cmp_point(a: &Point, b: &Point) -> Ordering {
-    a.lat.total_cmp(&b.lat).then_with(|| a.lon.total_cmp(&b.lon))
+    a.lat
+        .total_cmp(&b.lat)
+        .then_with(|| a.lon.total_cmp(&b.lon))
 }
 
 fn cmp_points(a: &[Point], b: &[Point]) -> Ordering {

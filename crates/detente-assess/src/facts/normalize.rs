@@ -10,21 +10,41 @@ use std::cmp::Ordering;
 use detente_lang::time::Instant;
 
 use super::{
-    Declaration, Event, FactError, FactErrorKind, Facts, Item, Notification, Number,
-    Observation, Origin, cmp_name, cmp_option, cmp_point,
+    Declaration, Event, FactError, FactErrorKind, Facts, Item, Notification, Number, Observation,
+    Origin, cmp_name, cmp_option, cmp_point,
 };
 
 pub(crate) fn normalize(facts: &mut Facts) -> Vec<(Origin, FactError)> {
-    facts.declarations.sort_unstable_by(|a, b| declaration_order(a, b).then(a.origin.cmp(&b.origin)));
-    facts.declarations.dedup_by(|later, earlier| declaration_order(earlier, later).is_eq());
-    facts.items.sort_unstable_by(|a, b| item_order(a, b).then(a.origin.cmp(&b.origin)));
-    facts.items.dedup_by(|later, earlier| item_order(earlier, later).is_eq());
-    facts.events.sort_unstable_by(|a, b| event_order(a, b).then(a.origin.cmp(&b.origin)));
-    facts.events.dedup_by(|later, earlier| event_order(earlier, later).is_eq());
-    facts.notifications.sort_unstable_by(|a, b| notification_order(a, b).then(a.origin.cmp(&b.origin)));
-    facts.notifications.dedup_by(|later, earlier| notification_order(earlier, later).is_eq());
-    facts.observations.sort_unstable_by(|a, b| observation_order(a, b).then(a.origin.cmp(&b.origin)));
-    facts.observations.dedup_by(|later, earlier| observation_order(earlier, later).is_eq());
+    facts
+        .declarations
+        .sort_unstable_by(|a, b| declaration_order(a, b).then(a.origin.cmp(&b.origin)));
+    facts
+        .declarations
+        .dedup_by(|later, earlier| declaration_order(earlier, later).is_eq());
+    facts
+        .items
+        .sort_unstable_by(|a, b| item_order(a, b).then(a.origin.cmp(&b.origin)));
+    facts
+        .items
+        .dedup_by(|later, earlier| item_order(earlier, later).is_eq());
+    facts
+        .events
+        .sort_unstable_by(|a, b| event_order(a, b).then(a.origin.cmp(&b.origin)));
+    facts
+        .events
+        .dedup_by(|later, earlier| event_order(earlier, later).is_eq());
+    facts
+        .notifications
+        .sort_unstable_by(|a, b| notification_order(a, b).then(a.origin.cmp(&b.origin)));
+    facts
+        .notifications
+        .dedup_by(|later, earlier| notification_order(earlier, later).is_eq());
+    facts
+        .observations
+        .sort_unstable_by(|a, b| observation_order(a, b).then(a.origin.cmp(&b.origin)));
+    facts
+        .observations
+        .dedup_by(|later, earlier| observation_order(earlier, later).is_eq());
 
     let mut errors = Vec::new();
     declaration_conflicts(facts, &mut errors);
@@ -173,7 +193,11 @@ fn declaration_conflicts(facts: &Facts, errors: &mut Vec<(Origin, FactError)>) {
         }
         let mut stated: Vec<(&str, Origin, Number)> = group
             .iter()
-            .flat_map(|d| d.quantities.iter().map(|(name, value)| (&**name, d.origin, *value)))
+            .flat_map(|d| {
+                d.quantities
+                    .iter()
+                    .map(|(name, value)| (&**name, d.origin, *value))
+            })
             .collect();
         stated.sort_by(|a, b| a.0.cmp(b.0).then(a.1.cmp(&b.1)));
         for run in stated.chunk_by(|a, b| a.0 == b.0) {
@@ -193,8 +217,15 @@ fn declaration_conflicts(facts: &Facts, errors: &mut Vec<(Origin, FactError)>) {
                     d.as_of,
                     place(facts, first_origin)
                 );
-                let help = "a party declares each quantity once per date; identical repeats are fine";
-                errors.push(contradiction(facts, origin, format!("quantities.{name}"), message, help));
+                let help =
+                    "a party declares each quantity once per date; identical repeats are fine";
+                errors.push(contradiction(
+                    facts,
+                    origin,
+                    format!("quantities.{name}"),
+                    message,
+                    help,
+                ));
             }
         }
     }
@@ -226,7 +257,13 @@ fn item_overlaps(facts: &Facts, errors: &mut Vec<(Origin, FactError)>) {
                     place(facts, there.origin)
                 );
                 let help = "an item may have several records only if their intervals `[from, until)` do not overlap";
-                errors.push(contradiction(facts, here.origin, "id".to_owned(), message, help));
+                errors.push(contradiction(
+                    facts,
+                    here.origin,
+                    "id".to_owned(),
+                    message,
+                    help,
+                ));
             }
             if cmp_until(item.until, reach.until).is_gt() {
                 reach = item;
@@ -258,7 +295,13 @@ fn id_conflicts<T>(
                 place(facts, origin(first))
             );
             let help = "an id names one record of its party; identical repeats are fine";
-            errors.push(contradiction(facts, origin(record), "id".to_owned(), message, help));
+            errors.push(contradiction(
+                facts,
+                origin(record),
+                "id".to_owned(),
+                message,
+                help,
+            ));
         }
     }
 }

@@ -64,8 +64,7 @@ const MAX_LISTED: usize = 8;
 
 fn listing<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
     let mut out = String::new();
-    let mut count = 0;
-    for name in names {
+    for (count, name) in names.into_iter().enumerate() {
         if count == MAX_LISTED {
             out.push_str(", …");
             break;
@@ -76,7 +75,6 @@ fn listing<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
         out.push('`');
         out.push_str(name);
         out.push('`');
-        count += 1;
     }
     out
 }
@@ -134,7 +132,13 @@ impl Check<'_> {
             None => format!("the treaty's {what} are {}", listing(known)),
         };
         let message = format!("unknown {} `{name}`", singular(what));
-        self.push(origin, FactErrorKind::UnknownName, field.to_owned(), message, Some(help));
+        self.push(
+            origin,
+            FactErrorKind::UnknownName,
+            field.to_owned(),
+            message,
+            Some(help),
+        );
         false
     }
 
@@ -162,7 +166,13 @@ impl Check<'_> {
                     ),
                 };
                 let message = format!("unknown attribute `{name}` of `{owner}`");
-                self.push(origin, FactErrorKind::UnknownName, field, message, Some(help));
+                self.push(
+                    origin,
+                    FactErrorKind::UnknownName,
+                    field,
+                    message,
+                    Some(help),
+                );
                 continue;
             };
             if expected.accepts(value) {
@@ -185,7 +195,10 @@ impl Check<'_> {
                     Some("enum values are written as strings".to_owned()),
                 ),
                 _ => (
-                    format!("attribute `{name}` must be {}, found `{value}`", article(expected)),
+                    format!(
+                        "attribute `{name}` must be {}, found `{value}`",
+                        article(expected)
+                    ),
                     type_help(expected, value),
                 ),
             };
@@ -228,7 +241,9 @@ fn type_help(expected: &AttrType, value: &AttrValue) -> Option<String> {
         (AttrType::Bool, AttrValue::Text(text)) if text == "true" || text == "false" => {
             Some(format!("write `{text}` without quotes"))
         }
-        (AttrType::Int | AttrType::Decimal, AttrValue::Text(text)) if text.parse::<f64>().is_ok() => {
+        (AttrType::Int | AttrType::Decimal, AttrValue::Text(text))
+            if text.parse::<f64>().is_ok() =>
+        {
             Some(format!("write `{text}` without quotes"))
         }
         _ => None,
@@ -270,16 +285,26 @@ impl Facts {
         }
         for i in &self.items {
             check.party(i.origin, "party", &i.party);
-            if check.name(i.origin, "category", "categories", &i.category, categories())
-                && let Some(schema) = vocab.categories.get(&*i.category)
+            if check.name(
+                i.origin,
+                "category",
+                "categories",
+                &i.category,
+                categories(),
+            ) && let Some(schema) = vocab.categories.get(&*i.category)
             {
                 check.attributes(i.origin, &i.category, schema, &i.attributes);
             }
         }
         for e in &self.events {
             check.party(e.origin, "party", &e.party);
-            if check.name(e.origin, "type", "event types", &e.event_type, event_types())
-                && let Some(schema) = vocab.event_types.get(&*e.event_type)
+            if check.name(
+                e.origin,
+                "type",
+                "event types",
+                &e.event_type,
+                event_types(),
+            ) && let Some(schema) = vocab.event_types.get(&*e.event_type)
             {
                 check.attributes(e.origin, &e.event_type, schema, &e.attributes);
             }
@@ -287,8 +312,20 @@ impl Facts {
         for n in &self.notifications {
             check.party(n.origin, "party", &n.party);
             let provisions = vocab.provisions.iter().map(String::as_str);
-            check.name(n.origin, "provision", "provisions", &n.provision, provisions);
-            check.name(n.origin, "event_type", "event types", &n.event_type, event_types());
+            check.name(
+                n.origin,
+                "provision",
+                "provisions",
+                &n.provision,
+                provisions,
+            );
+            check.name(
+                n.origin,
+                "event_type",
+                "event types",
+                &n.event_type,
+                event_types(),
+            );
             check.area(n.origin, "launch_area", n.launch_area.as_ref());
             check.area(n.origin, "impact_area", n.impact_area.as_ref());
         }
@@ -306,7 +343,7 @@ impl Facts {
             overflow,
             ..
         } = check;
-        errors.sort_by(|a, b| a.0.cmp(&b.0));
+        errors.sort_by_key(|(origin, _)| *origin);
         let last = errors.last().map(|(origin, _)| *origin);
         let mut errors: Vec<FactError> = errors.into_iter().map(|(_, e)| e).collect();
         if overflow && let Some(origin) = last {
@@ -324,7 +361,12 @@ impl Facts {
     }
 }
 
-fn observation_type(check: &mut Check<'_>, origin: Origin, observed: &Name, attributes: &Attributes) {
+fn observation_type(
+    check: &mut Check<'_>,
+    origin: Origin,
+    observed: &Name,
+    attributes: &Attributes,
+) {
     let vocab = check.vocab;
     if let Some(schema) = vocab.event_types.get(&**observed) {
         check.attributes(origin, observed, schema, attributes);
@@ -343,8 +385,17 @@ fn observation_type(check: &mut Check<'_>, origin: Origin, observed: &Name, attr
     };
     let help = match did_you_mean(observed, known()) {
         Some(suggestion) => format!("did you mean `{suggestion}`?"),
-        None => format!("the treaty's event types and categories are {}", listing(known())),
+        None => format!(
+            "the treaty's event types and categories are {}",
+            listing(known())
+        ),
     };
     let message = format!("unknown event type or category `{observed}`");
-    check.push(origin, FactErrorKind::UnknownName, "type".to_owned(), message, Some(help));
+    check.push(
+        origin,
+        FactErrorKind::UnknownName,
+        "type".to_owned(),
+        message,
+        Some(help),
+    );
 }

@@ -139,7 +139,11 @@ fn quantities_field(out: &mut String, quantities: &[(Name, Number)]) {
 fn window_field(out: &mut String, window: Option<Window>) {
     if let Some(window) = window {
         key(out, "window");
-        let _ = write!(out, "{{\"from\":\"{}\",\"to\":\"{}\"}}", window.from, window.to);
+        let _ = write!(
+            out,
+            "{{\"from\":\"{}\",\"to\":\"{}\"}}",
+            window.from, window.to
+        );
     }
 }
 
