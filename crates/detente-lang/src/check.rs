@@ -69,6 +69,8 @@ struct Checker {
     params: BTreeMap<String, (Type, Span)>,
     /// Params in declaration order, for the "defined later" rule.
     param_order: Vec<String>,
+    /// Each param's position in `param_order`.
+    param_position: BTreeMap<String, usize>,
     quantities: BTreeMap<String, (Type, Span)>,
     categories: BTreeMap<String, model::Kind>,
     event_types: BTreeMap<String, model::Kind>,
@@ -203,6 +205,8 @@ impl Checker {
                         self.duplicate("param", &p.name.name, p.name.span, first);
                     } else {
                         self.params.insert(p.name.name.clone(), (ty, p.name.span));
+                        self.param_position
+                            .insert(p.name.name.clone(), self.param_order.len());
                         self.param_order.push(p.name.name.clone());
                     }
                 }
@@ -321,16 +325,21 @@ impl Checker {
                         self.typed(v, &ty, Scope::Constant, &format!("param `{}`", p.name.name))
                     });
                     self.visible_params = None;
+                    // The type written, or else the type of the default (`param p = true`).
+                    let written =
+                        p.ty.as_ref()
+                            .map(|t| t.span)
+                            .or_else(|| p.value.as_ref().map(|v| v.span));
                     if !matches!(
                         ty,
                         Type::Int | Type::Decimal | Type::Date | Type::Duration | Type::Instant
-                    ) && let Some(t) = &p.ty
+                    ) && let Some(span) = written
                     {
                         self.error(
                             Diagnostic::error(
                                 "E0304",
                                 format!("param `{}` has type `{ty}`", p.name.name),
-                                t.span,
+                                span,
                             )
                             .help("params are numbers, dates, instants or durations"),
                         );
@@ -552,13 +561,15 @@ impl Checker {
 
     /// The type of a param's default when it has no annotation.
     fn literal_type(&mut self, e: &ast::Expr) -> Type {
-        // Infer without reporting: the full check happens in pass 2.
+        // Infer without reporting: the full check happens in pass 2. The params are lent to
+        // the scratch checker, not copied: a copy per param is quadratic in long files.
         let mut scratch = Checker {
-            params: self.params.clone(),
-            param_order: self.param_order.clone(),
+            params: std::mem::take(&mut self.params),
             ..Checker::default()
         };
-        scratch.expr(e, Scope::Constant).unwrap_or(Type::Decimal)
+        let ty = scratch.expr(e, Scope::Constant).unwrap_or(Type::Decimal);
+        self.params = scratch.params;
+        ty
     }
 
     fn quantity_type_hint(&mut self, q: &ast::QuantityDecl) -> Type {
@@ -664,60 +675,86 @@ impl Checker {
     }
 
     fn refuse_cycles(&mut self, quantities: &[model::Quantity], interpretation: Option<&str>) {
-        let deps: BTreeMap<&str, Vec<String>> = quantities
-            .iter()
-            .map(|q| {
-                let mut refs = Vec::new();
-                if let Some(e) = &q.expr {
-                    e.quantity_refs(&mut refs);
-                }
-                (q.name.as_str(), refs)
-            })
-            .collect();
+        let deps = model::dependency_graph(quantities.iter());
         let spans: BTreeMap<&str, Span> = quantities
             .iter()
             .map(|q| (q.name.as_str(), q.span))
             .collect();
-        let mut reported: BTreeSet<String> = BTreeSet::new();
-        // Depth-first search with an explicit stack: quantities are few, but a hostile file
-        // may chain thousands, and recursion depth must stay bounded.
-        for q in quantities {
-            let mut path: Vec<&str> = vec![q.name.as_str()];
+        let name = |i: usize| quantities.get(i).map_or("", |q| q.name.as_str());
+        // One report per strongly connected component that holds a cycle: the first cycle a
+        // depth-first search finds from the component's first quantity back to it. Both
+        // searches use explicit stacks and are linear, so thousands of chained quantities
+        // cost neither stack nor time.
+        let mut on_path = vec![false; quantities.len()];
+        let mut done = vec![false; quantities.len()];
+        let mut cyclic: Vec<Vec<usize>> = model::components(&deps)
+            .into_iter()
+            .filter(|c| match c.as_slice() {
+                [q] => deps.get(*q).is_some_and(|d| d.contains(q)),
+                _ => true,
+            })
+            .collect();
+        cyclic.sort_unstable();
+        for component in cyclic {
+            let Some(&start) = component.first() else {
+                continue;
+            };
+            let mut path: Vec<usize> = vec![start];
             let mut iters: Vec<usize> = vec![0];
-            let mut done: BTreeSet<&str> = BTreeSet::new();
+            let mut cycle: Option<Vec<&str>> = None;
             while let (Some(&node), Some(next)) = (path.last(), iters.last_mut()) {
-                let children = deps.get(node).map(Vec::as_slice).unwrap_or(&[]);
-                if let Some(child) = children.get(*next) {
+                let children = deps.get(node).map(Vec::as_slice).unwrap_or_default();
+                if let Some(&child) = children.get(*next) {
                     *next += 1;
-                    let child = child.as_str();
-                    if child == q.name {
-                        let mut cycle: Vec<&str> = path.clone();
-                        cycle.push(child);
-                        let mut key: Vec<&str> = path.clone();
-                        key.sort_unstable();
-                        let key = key.join(",");
-                        if reported.insert(key) {
-                            self.report_cycle(&cycle, &spans, interpretation);
-                        }
-                    } else if !path.contains(&child)
-                        && !done.contains(child)
-                        && deps.contains_key(child)
+                    if child == start {
+                        let mut names: Vec<&str> = path.iter().map(|&i| name(i)).collect();
+                        names.push(name(start));
+                        cycle = Some(names);
+                        break;
+                    }
+                    if component.binary_search(&child).is_ok()
+                        && on_path.get(child) == Some(&false)
+                        && done.get(child) == Some(&false)
                     {
+                        if let Some(slot) = on_path.get_mut(child) {
+                            *slot = true;
+                        }
                         path.push(child);
                         iters.push(0);
                     }
                 } else {
-                    done.insert(node);
+                    if let Some(slot) = done.get_mut(node) {
+                        *slot = true;
+                    }
+                    if let Some(slot) = on_path.get_mut(node) {
+                        *slot = false;
+                    }
                     path.pop();
                     iters.pop();
                 }
             }
+            for &i in &path {
+                if let Some(slot) = on_path.get_mut(i) {
+                    *slot = false;
+                }
+            }
+            if let Some(cycle) = cycle {
+                let on_cycle: BTreeSet<&str> = cycle.iter().copied().collect();
+                let tangled: Vec<&str> = component
+                    .iter()
+                    .map(|&i| name(i))
+                    .filter(|n| !on_cycle.contains(n))
+                    .collect();
+                self.report_cycle(&cycle, &tangled, &spans, interpretation);
+            }
         }
     }
 
+    /// Reports `cycle`; `tangled` are the other quantities that form cycles with it.
     fn report_cycle(
         &mut self,
         cycle: &[&str],
+        tangled: &[&str],
         spans: &BTreeMap<&str, Span>,
         interpretation: Option<&str>,
     ) {
@@ -739,6 +776,11 @@ impl Checker {
         for name in cycle.iter().skip(1).take(cycle.len().saturating_sub(2)) {
             if let Some(s) = spans.get(name) {
                 d = d.with_label(*s, format!("`{name}` is part of the cycle"));
+            }
+        }
+        for name in tangled {
+            if let Some(s) = spans.get(name) {
+                d = d.with_label(*s, format!("`{name}` is part of another cycle with them"));
             }
         }
         self.error(d.help("quantities may not refer to themselves; define one of them from facts or params instead"));
@@ -1455,7 +1497,7 @@ impl Checker {
                             Some(d) => as_of.push((m, d)),
                             None => {
                                 self.error(
-                                    Diagnostic::error("E0307", format!("{} has no day `{}` every year", month.name, day_text(day)), day.span.to(month.span))
+                                    Diagnostic::error("E0307", format!("`{} {}` is not a day of every year", day_text(day), month.name), day.span.to(month.span))
                                         .help("use a day that exists in every year (29 February does not)"),
                                 );
                                 ok = false;
@@ -1639,7 +1681,7 @@ impl Checker {
     fn param_visible(&self, name: &str) -> bool {
         match self.visible_params {
             None => true,
-            Some(count) => self.param_order.iter().take(count).any(|p| p == name),
+            Some(count) => self.param_position.get(name).is_some_and(|&i| i < count),
         }
     }
 

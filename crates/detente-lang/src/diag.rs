@@ -169,6 +169,13 @@ impl<'a> LineIndex<'a> {
         }
     }
 
+    /// The 1-based line of a byte offset (cheaper than [`LineIndex::line_col`] on long lines).
+    pub fn line(&self, offset: u32) -> u32 {
+        let offset = (offset as usize).min(self.source.len());
+        let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
+        u32::try_from(line).unwrap_or(u32::MAX)
+    }
+
     /// The 1-based (line, column) of a byte offset.
     pub fn line_col(&self, offset: u32) -> (u32, u32) {
         let offset = (offset as usize).min(self.source.len());

@@ -67,7 +67,7 @@ impl Formatter<'_> {
     }
 
     fn line_of(&self, offset: u32) -> u32 {
-        self.lines.line_col(offset).0
+        self.lines.line(offset)
     }
 
     /// Own-line comments before `offset`, each on its own line, keeping one blank line

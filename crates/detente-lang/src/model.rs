@@ -123,34 +123,133 @@ impl Treaty {
 
 /// Sorts quantities so that each comes after those it uses (stable; the checker has
 /// already refused cycles, and a residual cycle keeps the original order).
+///
+/// The order is that of repeated passes over the list, each pass taking, in list order,
+/// every quantity whose dependencies are already taken; quantities in or behind a cycle are
+/// never taken and follow in list order. It is computed in linear time: a quantity is taken
+/// in the pass of its latest dependency, or in the next pass when that dependency comes
+/// after it in the list.
 pub fn order_by_dependencies(quantities: &mut Vec<&Quantity>) {
-    let all: Vec<String> = quantities.iter().map(|q| q.name.clone()).collect();
-    let mut ordered: Vec<&Quantity> = Vec::with_capacity(quantities.len());
-    let mut remaining: Vec<&Quantity> = std::mem::take(quantities);
-    while !remaining.is_empty() {
-        let before = remaining.len();
-        let mut waiting = Vec::new();
-        for q in remaining {
-            let mut deps = Vec::new();
-            if let Some(expr) = &q.expr {
-                expr.quantity_refs(&mut deps);
-            }
-            let ready = deps
-                .iter()
-                .all(|d| !all.contains(d) || ordered.iter().any(|o| &o.name == d));
-            if ready {
-                ordered.push(q);
-            } else {
-                waiting.push(q);
-            }
+    let deps = dependency_graph(quantities.iter().copied());
+    let mut pass: Vec<Option<usize>> = vec![None; quantities.len()];
+    for component in components(&deps) {
+        // Components come dependencies first; one of several quantities is a cycle.
+        let [q] = component.as_slice() else {
+            continue;
+        };
+        let mut taken = Some(0usize);
+        for &d in deps.get(*q).map(Vec::as_slice).unwrap_or_default() {
+            taken = match (taken, pass.get(d).copied().flatten()) {
+                (Some(p), Some(dp)) if d != *q => Some(p.max(dp + usize::from(d > *q))),
+                _ => None,
+            };
         }
-        if waiting.len() == before {
-            ordered.extend(waiting);
-            break;
+        if let Some(slot) = pass.get_mut(*q) {
+            *slot = taken;
         }
-        remaining = waiting;
     }
-    *quantities = ordered;
+    let mut order: Vec<usize> = (0..quantities.len()).collect();
+    order.sort_by_key(|&i| (pass.get(i).copied().flatten().unwrap_or(usize::MAX), i));
+    let unordered = std::mem::take(quantities);
+    *quantities = order
+        .into_iter()
+        .filter_map(|i| unordered.get(i).copied())
+        .collect();
+}
+
+/// For each quantity, the positions of the quantities it uses, in the order it names them.
+/// A name given twice refers to its first definition.
+pub(crate) fn dependency_graph<'a>(
+    quantities: impl Iterator<Item = &'a Quantity> + Clone,
+) -> Vec<Vec<usize>> {
+    let mut position: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for (i, q) in quantities.clone().enumerate() {
+        position.entry(q.name.as_str()).or_insert(i);
+    }
+    quantities
+        .map(|q| {
+            let mut refs = Vec::new();
+            if let Some(e) = &q.expr {
+                e.quantity_refs(&mut refs);
+            }
+            refs.iter()
+                .filter_map(|r| position.get(r.as_str()).copied())
+                .collect()
+        })
+        .collect()
+}
+
+/// The strongly connected components of a graph (`deps[i]` lists the nodes `i` uses), each
+/// sorted, dependencies first: Tarjan's algorithm with an explicit stack, so a long chain
+/// cannot overflow the call stack.
+pub(crate) fn components(deps: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    const UNSEEN: usize = usize::MAX;
+    let n = deps.len();
+    let mut index = vec![UNSEEN; n];
+    let mut low = vec![0usize; n];
+    let mut on_stack = vec![false; n];
+    let mut stack: Vec<usize> = Vec::new();
+    let mut out = Vec::new();
+    let mut next = 0usize;
+    let mut visit = |v: usize,
+                     index: &mut Vec<usize>,
+                     low: &mut Vec<usize>,
+                     on_stack: &mut Vec<bool>,
+                     stack: &mut Vec<usize>| {
+        if let (Some(i), Some(l), Some(o)) = (index.get_mut(v), low.get_mut(v), on_stack.get_mut(v))
+        {
+            *i = next;
+            *l = next;
+            *o = true;
+        }
+        next += 1;
+        stack.push(v);
+    };
+    for root in 0..n {
+        if index.get(root) != Some(&UNSEEN) {
+            continue;
+        }
+        visit(root, &mut index, &mut low, &mut on_stack, &mut stack);
+        let mut work: Vec<(usize, usize)> = vec![(root, 0)];
+        while let Some((v, child)) = work.last_mut() {
+            let v = *v;
+            if let Some(&w) = deps.get(v).and_then(|d| d.get(*child)) {
+                *child += 1;
+                if index.get(w) == Some(&UNSEEN) {
+                    visit(w, &mut index, &mut low, &mut on_stack, &mut stack);
+                    work.push((w, 0));
+                } else if on_stack.get(w) == Some(&true) {
+                    let w_index = index.get(w).copied().unwrap_or(UNSEEN);
+                    if let Some(l) = low.get_mut(v) {
+                        *l = (*l).min(w_index);
+                    }
+                }
+                continue;
+            }
+            work.pop();
+            let v_low = low.get(v).copied().unwrap_or(0);
+            if let Some((parent, _)) = work.last()
+                && let Some(l) = low.get_mut(*parent)
+            {
+                *l = (*l).min(v_low);
+            }
+            if Some(&v_low) == index.get(v) {
+                let mut component = Vec::new();
+                while let Some(w) = stack.pop() {
+                    if let Some(o) = on_stack.get_mut(w) {
+                        *o = false;
+                    }
+                    component.push(w);
+                    if w == v {
+                        break;
+                    }
+                }
+                component.sort_unstable();
+                out.push(component);
+            }
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -90,7 +90,20 @@ pub fn parse(source: &str) -> Parsed {
         };
     }
     let lexed = lex(source);
+    let mut previous_end = 0usize;
+    let line_breaks = lexed
+        .tokens
+        .iter()
+        .map(|t| {
+            let gap = source
+                .get(previous_end..t.span.start as usize)
+                .unwrap_or("");
+            previous_end = t.span.end as usize;
+            gap.contains('\n')
+        })
+        .collect();
     let mut parser = Parser {
+        line_breaks,
         tokens: lexed.tokens,
         pos: 0,
         diagnostics: lexed.diagnostics,
@@ -110,6 +123,8 @@ pub fn parse(source: &str) -> Parsed {
 
 struct Parser {
     tokens: Vec<Token>,
+    /// Whether a line break comes before each token.
+    line_breaks: Vec<bool>,
     pos: usize,
     diagnostics: Vec<Diagnostic>,
     depth: u32,
@@ -779,6 +794,7 @@ impl Parser {
         }
         let open = self.expect(&TokenKind::LBrace, "`{` to open the provision")?;
         let mut body = Vec::new();
+        let mut failed = false;
         while !self.at(&TokenKind::RBrace) && !self.at_eof() {
             if self.at_word_in(ITEM_KEYWORDS) && !self.at_word_in(BODY_KEYWORDS) {
                 break;
@@ -786,7 +802,10 @@ impl Parser {
             let before = self.pos;
             match self.stmt(kind) {
                 Ok(stmt) => body.push(stmt),
-                Err(Reported) => self.recover(BODY_KEYWORDS, before),
+                Err(Reported) => {
+                    failed = true;
+                    self.recover(BODY_KEYWORDS, before);
+                }
             }
             if self.pos == before {
                 self.bump();
@@ -794,6 +813,11 @@ impl Parser {
         }
         if !self.eat(&TokenKind::RBrace) {
             return Err(self.unclosed(&format!("{} `{}`", kind.keyword(), id.name), open));
+        }
+        if failed {
+            // Left out, so that the checker does not report what the failed statement
+            // would have provided (`limit … has no comparison`, `ban … bans nothing`).
+            return Err(Reported);
         }
         Ok(Provision {
             kind,
@@ -1297,8 +1321,11 @@ impl Parser {
         match token.kind {
             TokenKind::Int(n) => {
                 self.bump();
-                // A number directly followed by a time unit is a duration: `24h`, `30 days`.
+                // A number followed by a time unit on its line is a duration: `24h`, `30 days`.
+                // On the next line the word begins something else: a clause `min(a, b) <= 5`
+                // after `q <= 10`, or a quantity named `d`.
                 if let TokenKind::Ident(word) = self.kind()
+                    && !self.line_breaks.get(self.pos).copied().unwrap_or(false)
                     && let Some(unit) = TimeUnit::from_word(word)
                 {
                     let end = self.bump().span;

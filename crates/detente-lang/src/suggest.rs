@@ -7,10 +7,13 @@ pub fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let limit = if name.chars().count() <= 4 { 1 } else { 2 };
+    let length = name.chars().count();
+    let limit = if length <= 4 { 1 } else { 2 };
     let mut best: Option<(usize, &'a str)> = None;
     for candidate in candidates {
-        if candidate == name {
+        // The distance is at least the difference in length: skip the work when that alone
+        // rules the candidate out (a case-insensitive match has the same length too).
+        if candidate == name || candidate.chars().count().abs_diff(length) > limit {
             continue;
         }
         let distance = if candidate.eq_ignore_ascii_case(name) {

@@ -138,7 +138,7 @@ fn diff(expected: &str, actual: &str) -> String {
             i += 1;
             j += 1;
         } else if j < new.len()
-            && (i == old.len() || lcs[i * width + j + 1] >= lcs[(i + 1) * width + j])
+            && (i == old.len() || lcs[i * width + j + 1] > lcs[(i + 1) * width + j])
         {
             ops.push(('+', j + 1, new[j]));
             j += 1;
