@@ -9,5 +9,5 @@ pub mod engine;
 pub mod facts;
 pub mod geo;
 pub mod report;
-pub mod suggest;
+pub use detente_lang::suggest;
 pub mod value;
