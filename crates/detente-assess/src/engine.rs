@@ -1550,13 +1550,10 @@ impl<'t, 'f> Engine<'t, 'f> {
                 let lead_actual = w.from.seconds_since(received);
                 if lead_actual < lead_seconds {
                     let mut evidence = BTreeMap::new();
+                    evidence.insert("lead_seconds".to_owned(), serde_json::json!(lead_actual));
                     evidence.insert(
-                        "lead_hours".to_owned(),
-                        serde_json::json!(round3(lead_actual as f64 / 3600.0)),
-                    );
-                    evidence.insert(
-                        "required_hours".to_owned(),
-                        serde_json::json!(round3(lead_seconds as f64 / 3600.0)),
+                        "required_seconds".to_owned(),
+                        serde_json::json!(lead_seconds),
                     );
                     evidence.insert(
                         "received_at".to_owned(),
@@ -1564,12 +1561,12 @@ impl<'t, 'f> Engine<'t, 'f> {
                     );
                     finding.violations.push(Violation {
                         reason: "late_notification",
-                        ids: vec![n.id.clone(), occurrence.id().to_owned()],
+                        ids: vec![occurrence.id().to_owned(), n.id.clone()],
                         at: Some(received.to_string()),
                         detail: format!(
-                            "notification `{}` was received {} h before its window; {lead} were required",
+                            "notification `{}` was received {} before its window; {lead} were required",
                             n.id,
-                            round3(lead_actual as f64 / 3600.0)
+                            exact_span(lead_actual)
                         ),
                         evidence,
                     });
@@ -2135,6 +2132,25 @@ fn margin(op: CmpOp, value: Num, bound: Num) -> Num {
     } else {
         Num::Dec(m)
     }
+}
+
+/// A span of seconds written exactly, e.g. `23 h 59 min 59 s` (never rounded up to the
+/// lead it falls short of).
+fn exact_span(seconds: i64) -> String {
+    let sign = if seconds < 0 { "-" } else { "" };
+    let s = seconds.unsigned_abs();
+    let (h, m, sec) = (s / 3600, (s / 60) % 60, s % 60);
+    let mut parts = Vec::new();
+    if h > 0 {
+        parts.push(format!("{h} h"));
+    }
+    if m > 0 {
+        parts.push(format!("{m} min"));
+    }
+    if sec > 0 || parts.is_empty() {
+        parts.push(format!("{sec} s"));
+    }
+    format!("{sign}{}", parts.join(" "))
 }
 
 fn round3(x: f64) -> f64 {

@@ -184,15 +184,17 @@ fn notification_lead_is_measured_from_receipt_to_the_window() {
         };
         expect(name, f, status, want);
         if let Some(v) = f.violations.first() {
-            assert_eq!(v.ids, ["n1", "l1"], "{name}: ids");
-            // The lead is printed in hours to three decimals: 86 399 s shows as 24.0.
-            let lead = v
-                .evidence
-                .get("lead_hours")
-                .and_then(serde_json::Value::as_f64);
+            assert_eq!(v.ids, ["l1", "n1"], "{name}: ids");
+            // The lead is exact, in seconds: one second short is not rounded up to 24 h.
+            assert_eq!(
+                v.evidence.get("lead_seconds"),
+                Some(&serde_json::json!(86_399)),
+                "{name}"
+            );
             assert!(
-                lead.is_some_and(|h| (h - 86_399.0 / 3600.0).abs() < 0.001),
-                "{name}: {lead:?}"
+                v.detail.contains("23 h 59 min 59 s"),
+                "{name}: {}",
+                v.detail
             );
             assert_eq!(
                 v.evidence.get("received_at"),
@@ -200,8 +202,8 @@ fn notification_lead_is_measured_from_receipt_to_the_window() {
                 "{name}"
             );
             assert_eq!(
-                v.evidence.get("required_hours"),
-                Some(&serde_json::json!(24.0)),
+                v.evidence.get("required_seconds"),
+                Some(&serde_json::json!(86_400)),
                 "{name}"
             );
         }

@@ -279,6 +279,11 @@ fn run(cli: Cli) -> Result<u8, Exit> {
         } => {
             let from = parse_instant(&from, "--from")?;
             let to = parse_instant(&to, "--to")?;
+            if to < from {
+                return Err(Exit::invalid(format!(
+                    "error: `--to {to}` is before `--from {from}`\n  help: give the earlier instant to `--from`"
+                )));
+            }
             let every = parse_duration(&every)?;
             let loaded = inputs::load(&setup, color)?;
             check_parties(&setup, &loaded)?;

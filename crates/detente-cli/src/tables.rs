@@ -1,6 +1,8 @@
 //! Tables for people (fitting an 80-column terminal) and CSV for programs.
 
-use comfy_table::{Cell, Color, ContentArrangement, Table, presets::NOTHING};
+use comfy_table::{
+    Cell, Color, ColumnConstraint, ContentArrangement, Table, Width, presets::NOTHING,
+};
 use detente_assess::report::{Finding, Num, Plan, Report, Status, Timeline};
 
 fn table(color: bool) -> Table {
@@ -12,6 +14,15 @@ fn table(color: bool) -> Table {
         t.force_no_tty();
     }
     t
+}
+
+/// Keeps a column at least as wide as `widest`, so a status never wraps mid-word.
+fn keep_whole(t: &mut Table, column: usize, widest: &str) {
+    if let Some(c) = t.column_mut(column) {
+        // Plus the one-space padding on each side.
+        let width = u16::try_from(widest.len() + 2).unwrap_or(u16::MAX);
+        c.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(width)));
+    }
 }
 
 fn num(n: Option<Num>) -> String {
@@ -75,6 +86,7 @@ pub fn findings_table(report: &Report, color: bool) -> String {
             Cell::new(note(f)),
         ]);
     }
+    keep_whole(&mut t, 2, "not_yet_in_force");
     let counts: Vec<String> = report
         .summary
         .iter()
@@ -150,6 +162,7 @@ pub fn timeline_table(timeline: &Timeline, color: bool) -> String {
             Cell::new(num(p.margin)),
         ]);
     }
+    keep_whole(&mut t, 3, "not_yet_in_force");
     format!("{t}\n")
 }
 
