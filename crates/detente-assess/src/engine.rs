@@ -921,7 +921,7 @@ impl<'t, 'f> Engine<'t, 'f> {
                 if phase == Phase::Active
                     && let Some(s) = start_date
                 {
-                    self.notify(&mut finding, p, event_type, lead, stating, party, at, s);
+                    self.notify(&mut finding, event_type, lead, stating, party, at, s);
                 }
             }
             Rule::Declare {
@@ -1453,11 +1453,13 @@ impl<'t, 'f> Engine<'t, 'f> {
         out
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the rule's fields, the party and the period, passed unpacked"
+    )]
     fn notify(
         &self,
         finding: &mut Finding,
-        p: &Provision,
         event_type: &str,
         lead: &Expr,
         stating: &[detente_lang::model::NotifyField],
@@ -1620,10 +1622,12 @@ impl<'t, 'f> Engine<'t, 'f> {
             "lead_required".to_owned(),
             serde_json::json!(lead.to_string()),
         );
-        let _ = p;
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the rule's fields, the party and the period, passed unpacked"
+    )]
     fn declare(
         &self,
         finding: &mut Finding,
