@@ -6,6 +6,8 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod chart;
+#[path = "gen.rs"] // `gen` is a reserved word in Rust 2024
+mod generator;
 mod inputs;
 mod render;
 mod tables;
@@ -94,6 +96,8 @@ enum Command {
         #[arg(long)]
         no_serve: bool,
     },
+    /// Generate a CFE-scale treaty and facts file for the benchmark (deterministic).
+    Gen(generator::GenArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -342,6 +346,7 @@ fn run(cli: Cli) -> Result<u8, Exit> {
             Ok(EXIT_OK)
         }
         Command::Demo { chart, no_serve: _ } => demo(chart, color),
+        Command::Gen(args) => generator::run(&args),
     }
 }
 
