@@ -17,8 +17,10 @@ use detente_lang::model::{
     ZoneSource,
 };
 use detente_lang::time::{Date, Duration, Instant, TimeUnit};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::rc::Rc;
 
 /// A notification whose window misses an event by at most this much is reported as
 /// `outside_notified_window` rather than `unnotified_event` (the 1988 agreement's 24 h).
@@ -97,53 +99,90 @@ impl fmt::Display for EngineError {
 
 impl std::error::Error for EngineError {}
 
-/// The index of one aggregate for one party.
+/// The index of one aggregate for one party: sorted instants, and prefix sums only where
+/// the aggregate adds up an attribute (a count's prefix count is the position itself).
 #[derive(Debug, Default)]
 struct Series {
-    /// Items: sorted start instants and, aligned, the prefix sums of their values.
+    /// Items: the instants they begin; events: the instants they happen.
     starts: Vec<i64>,
-    start_sums: Vec<f64>,
-    /// Items: sorted end instants (items that end) and prefix sums.
+    /// Items: the instants they end (items that end).
     ends: Vec<i64>,
-    end_sums: Vec<f64>,
-    /// Integer sums are kept exactly.
-    start_isums: Vec<i64>,
-    end_isums: Vec<i64>,
+    sums: Option<Sums>,
+}
+
+/// Prefix sums aligned with `starts` and `ends`, one element longer than each.
+#[derive(Debug)]
+enum Sums {
+    /// Integer attributes are added exactly.
+    Int {
+        starts: Vec<i64>,
+        ends: Vec<i64>,
+    },
+    Dec {
+        starts: Vec<f64>,
+        ends: Vec<f64>,
+    },
 }
 
 impl Series {
-    fn build(mut starts: Vec<(i64, Number)>, mut ends: Vec<(i64, Number)>) -> Series {
-        starts.sort_by_key(|(t, _)| *t);
-        ends.sort_by_key(|(t, _)| *t);
-        let prefix = |list: &[(i64, Number)]| {
-            let mut sums = Vec::with_capacity(list.len() + 1);
-            let mut isums = Vec::with_capacity(list.len() + 1);
-            let (mut s, mut i) = (0.0f64, 0i64);
-            sums.push(s);
-            isums.push(i);
-            for (_, n) in list {
-                s += n.as_f64();
-                if let Number::Int(v) = n {
-                    i = i.saturating_add(*v);
-                }
-                sums.push(s);
-                isums.push(i);
-            }
-            (sums, isums)
-        };
-        let (start_sums, start_isums) = prefix(&starts);
-        let (end_sums, end_isums) = prefix(&ends);
+    fn counts(mut starts: Vec<i64>, mut ends: Vec<i64>) -> Series {
+        starts.sort_unstable();
+        ends.sort_unstable();
         Series {
-            starts: starts.into_iter().map(|(t, _)| t).collect(),
-            start_sums,
-            ends: ends.into_iter().map(|(t, _)| t).collect(),
-            end_sums,
-            start_isums,
-            end_isums,
+            starts,
+            ends,
+            sums: None,
         }
     }
 
-    /// How many entries have started by `t` (inclusive) and not ended by `t`.
+    fn sums(mut starts: Vec<(i64, Number)>, mut ends: Vec<(i64, Number)>, int: bool) -> Series {
+        // A total order (time, then value) so that decimal sums add in one order everywhere.
+        let order = |a: &(i64, Number), b: &(i64, Number)| {
+            a.0.cmp(&b.0).then(a.1.as_f64().total_cmp(&b.1.as_f64()))
+        };
+        starts.sort_unstable_by(order);
+        ends.sort_unstable_by(order);
+        let sums = if int {
+            let prefix = |list: &[(i64, Number)]| {
+                let mut acc = 0i64;
+                let mut out = Vec::with_capacity(list.len() + 1);
+                out.push(acc);
+                for (_, n) in list {
+                    if let Number::Int(v) = n {
+                        acc = acc.saturating_add(*v);
+                    }
+                    out.push(acc);
+                }
+                out
+            };
+            Sums::Int {
+                starts: prefix(&starts),
+                ends: prefix(&ends),
+            }
+        } else {
+            let prefix = |list: &[(i64, Number)]| {
+                let mut acc = 0.0f64;
+                let mut out = Vec::with_capacity(list.len() + 1);
+                out.push(acc);
+                for (_, n) in list {
+                    acc += n.as_f64();
+                    out.push(acc);
+                }
+                out
+            };
+            Sums::Dec {
+                starts: prefix(&starts),
+                ends: prefix(&ends),
+            }
+        };
+        Series {
+            starts: starts.iter().map(|(t, _)| *t).collect(),
+            ends: ends.iter().map(|(t, _)| *t).collect(),
+            sums: Some(sums),
+        }
+    }
+
+    /// How many entries have started by `t` (inclusive), and how many have ended by `t`.
     fn alive(&self, t: i64) -> (usize, usize) {
         let started = self.starts.partition_point(|&s| s <= t);
         let ended = self.ends.partition_point(|&e| e <= t);
@@ -155,17 +194,38 @@ impl Series {
         i64::try_from(s.saturating_sub(e)).unwrap_or(i64::MAX)
     }
 
-    fn sum_alive(&self, t: i64, int: bool) -> Num {
-        let (s, e) = self.alive(t);
-        if int {
-            let a = self.start_isums.get(s).copied().unwrap_or(0);
-            let b = self.end_isums.get(e).copied().unwrap_or(0);
-            Num::Int(a.saturating_sub(b))
-        } else {
-            let a = self.start_sums.get(s).copied().unwrap_or(0.0);
-            let b = self.end_sums.get(e).copied().unwrap_or(0.0);
-            Num::Dec(a - b)
+    /// The sum of starts in positions `[lo_start, hi_start)` minus ends in `[lo_end, hi_end)`.
+    fn sum_between(
+        &self,
+        (lo_start, hi_start): (usize, usize),
+        (lo_end, hi_end): (usize, usize),
+    ) -> Num {
+        match &self.sums {
+            Some(Sums::Int { starts, ends }) => {
+                let get = |v: &Vec<i64>, i: usize| v.get(i).copied().unwrap_or(0);
+                Num::Int(
+                    (get(starts, hi_start) - get(starts, lo_start))
+                        .saturating_sub(get(ends, hi_end) - get(ends, lo_end)),
+                )
+            }
+            Some(Sums::Dec { starts, ends }) => {
+                let get = |v: &Vec<f64>, i: usize| v.get(i).copied().unwrap_or(0.0);
+                Num::Dec(
+                    (get(starts, hi_start) - get(starts, lo_start))
+                        - (get(ends, hi_end) - get(ends, lo_end)),
+                )
+            }
+            // A count indexed without values: each entry counts one.
+            None => Num::Int(
+                i64::try_from(hi_start.saturating_sub(lo_start)).unwrap_or(i64::MAX)
+                    - i64::try_from(hi_end.saturating_sub(lo_end)).unwrap_or(i64::MAX),
+            ),
         }
+    }
+
+    fn sum_alive(&self, t: i64) -> Num {
+        let (s, e) = self.alive(t);
+        self.sum_between((0, s), (0, e))
     }
 
     /// Events (stored as starts only) in `(from, to]`.
@@ -175,6 +235,9 @@ impl Series {
         (lo, hi.max(lo))
     }
 }
+
+/// Every quantity's value for one party at one instant, by name.
+pub type Values<'t, 'f> = BTreeMap<&'t str, QuantityValue<'f>>;
 
 /// A party's declarations of one quantity, sorted by as-of date.
 type DeclSeries<'f> = Vec<(Date, Number, &'f Declaration)>;
@@ -195,10 +258,12 @@ pub struct Engine<'t, 'f> {
     reinterpreted: BTreeSet<String>,
     /// Keyed by the aggregate's address in the treaty (stable for the engine's lifetime)
     /// and the party; looked up, never iterated.
-    series: BTreeMap<(usize, String), Series>,
+    series: BTreeMap<(usize, &'t str), Series>,
     /// Parties and categories with item-level data: where a count of items is meaningful.
-    item_data: BTreeSet<(String, String)>,
-    declarations: BTreeMap<(String, String), DeclSeries<'f>>,
+    item_data: BTreeSet<(&'f str, &'f str)>,
+    declarations: BTreeMap<(&'f str, &'f str), DeclSeries<'f>>,
+    /// See [`Engine::snapshot`].
+    snapshots: RefCell<BTreeMap<String, BTreeMap<Date, Rc<Values<'t, 'f>>>>>,
 }
 
 impl fmt::Debug for Engine<'_, '_> {
@@ -467,6 +532,7 @@ impl<'t, 'f> Engine<'t, 'f> {
             series: BTreeMap::new(),
             item_data: BTreeSet::new(),
             declarations: BTreeMap::new(),
+            snapshots: RefCell::new(BTreeMap::new()),
         };
         engine.index();
         Ok(engine)
@@ -481,14 +547,17 @@ impl<'t, 'f> Engine<'t, 'f> {
     }
 
     fn index(&mut self) {
-        for item in &self.facts.items {
-            self.item_data
-                .insert((item.party.to_string(), item.category.to_string()));
+        let facts: &'f Facts = self.facts;
+        for item in &facts.items {
+            let key = (&*item.party, &*item.category);
+            if !self.item_data.contains(&key) {
+                self.item_data.insert(key);
+            }
         }
-        for d in &self.facts.declarations {
+        for d in &facts.declarations {
             for (name, number) in &d.quantities {
                 self.declarations
-                    .entry((d.party.to_string(), name.to_string()))
+                    .entry((&*d.party, &**name))
                     .or_default()
                     .push((d.as_of, *number, d));
             }
@@ -498,14 +567,14 @@ impl<'t, 'f> Engine<'t, 'f> {
         }
         // Group facts by (party, kind) once, then build each aggregate's series.
         let mut items_by: BTreeMap<(&str, &str), Vec<&Item>> = BTreeMap::new();
-        for item in &self.facts.items {
+        for item in &facts.items {
             items_by
                 .entry((&item.party, &item.category))
                 .or_default()
                 .push(item);
         }
         let mut events_by: BTreeMap<(&str, &str), Vec<&Event>> = BTreeMap::new();
-        for event in &self.facts.events {
+        for event in &facts.events {
             events_by
                 .entry((&event.party, &event.event_type))
                 .or_default()
@@ -517,52 +586,95 @@ impl<'t, 'f> Engine<'t, 'f> {
                 aggregates_of(e, &mut aggregates);
             }
         }
+        let treaty: &'t Treaty = self.treaty;
         let mut series = BTreeMap::new();
         {
             let scope = self.const_scope();
             for agg in aggregates {
-                for party in &self.treaty.parties {
-                    let mut starts = Vec::new();
-                    let mut ends = Vec::new();
+                let with_values = agg.func == AggFunc::Sum;
+                let int = agg_is_int(treaty, agg);
+                // Loaded facts share identical attribute sets, so a filter that reads only
+                // attributes is evaluated once per distinct set (keyed by its address, used
+                // for lookup only, never iterated).
+                let mut verdicts: BTreeMap<usize, bool> = BTreeMap::new();
+                let mut passes = |attributes: &crate::facts::Attributes,
+                                  location: Option<Point>| {
+                    if agg.within.is_some() {
+                        return self.matches(
+                            &scope,
+                            agg.filter.as_ref(),
+                            agg.within.as_deref(),
+                            attributes,
+                            location,
+                        );
+                    }
+                    let Some(filter) = agg.filter.as_ref() else {
+                        return true;
+                    };
+                    let key = attributes.as_slice().as_ptr() as usize;
+                    *verdicts.entry(key).or_insert_with(|| {
+                        self.matches(&scope, Some(filter), None, attributes, location)
+                    })
+                };
+                for party in &treaty.parties {
                     let key = (party.as_str(), agg.target.as_str());
-                    match agg.subject {
+                    let built = match agg.subject {
                         Subject::Item => {
-                            for item in items_by.get(&key).map(Vec::as_slice).unwrap_or(&[]) {
-                                if !self.matches(
-                                    &scope,
-                                    agg.filter.as_ref(),
-                                    agg.within.as_deref(),
-                                    &item.attributes,
-                                    item.location,
-                                ) {
-                                    continue;
+                            let items = items_by.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+                            if with_values {
+                                let mut starts = Vec::new();
+                                let mut ends = Vec::new();
+                                for item in items {
+                                    if passes(&item.attributes, item.location) {
+                                        let n = agg_value(agg, &item.attributes);
+                                        starts.push((item.from.unix_seconds(), n));
+                                        if let Some(until) = item.until {
+                                            ends.push((until.unix_seconds(), n));
+                                        }
+                                    }
                                 }
-                                let n = agg_value(agg, &item.attributes);
-                                starts.push((item.from.unix_seconds(), n));
-                                if let Some(until) = item.until {
-                                    ends.push((until.unix_seconds(), n));
+                                Series::sums(starts, ends, int)
+                            } else {
+                                let mut starts = Vec::with_capacity(items.len());
+                                let mut ends = Vec::with_capacity(items.len());
+                                for item in items {
+                                    if passes(&item.attributes, item.location) {
+                                        starts.push(item.from.unix_seconds());
+                                        if let Some(until) = item.until {
+                                            ends.push(until.unix_seconds());
+                                        }
+                                    }
                                 }
+                                starts.shrink_to_fit();
+                                ends.shrink_to_fit();
+                                Series::counts(starts, ends)
                             }
                         }
                         Subject::Event => {
-                            for event in events_by.get(&key).map(Vec::as_slice).unwrap_or(&[]) {
-                                if !self.matches(
-                                    &scope,
-                                    agg.filter.as_ref(),
-                                    agg.within.as_deref(),
-                                    &event.attributes,
-                                    event.location,
-                                ) {
-                                    continue;
+                            let events = events_by.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+                            if with_values {
+                                let mut starts = Vec::new();
+                                for event in events {
+                                    if passes(&event.attributes, event.location) {
+                                        starts.push((
+                                            event.at.unix_seconds(),
+                                            agg_value(agg, &event.attributes),
+                                        ));
+                                    }
                                 }
-                                starts.push((
-                                    event.at.unix_seconds(),
-                                    agg_value(agg, &event.attributes),
-                                ));
+                                Series::sums(starts, Vec::new(), int)
+                            } else {
+                                let mut starts = Vec::new();
+                                for event in events {
+                                    if passes(&event.attributes, event.location) {
+                                        starts.push(event.at.unix_seconds());
+                                    }
+                                }
+                                Series::counts(starts, Vec::new())
                             }
                         }
-                    }
-                    series.insert((agg_key(agg), party.clone()), Series::build(starts, ends));
+                    };
+                    series.insert((agg_key(agg), party.as_str()), built);
                 }
             }
         }
@@ -613,21 +725,37 @@ impl<'t, 'f> Engine<'t, 'f> {
     // ----- quantities ---------------------------------------------------------------------
 
     /// Every quantity's value for a party at an instant.
-    pub fn quantities_at(&self, party: &str, at: Instant) -> BTreeMap<String, QuantityValue<'f>> {
+    pub fn quantities_at(&self, party: &str, at: Instant) -> Values<'t, 'f> {
         self.quantities_with(party, at, DeclMode::Latest)
     }
 
-    fn quantities_with(
-        &self,
-        party: &str,
-        at: Instant,
-        mode: DeclMode,
-    ) -> BTreeMap<String, QuantityValue<'f>> {
-        let mut values: BTreeMap<String, QuantityValue<'f>> = BTreeMap::new();
+    /// The quantities as declared on `date` exactly (with the facts of that date), computed
+    /// once per party and date for the engine's lifetime: every finding that checks a
+    /// declaration's consistency asks for the same few snapshots.
+    fn snapshot(&self, party: &str, date: Date) -> Rc<Values<'t, 'f>> {
+        if let Some(found) = self
+            .snapshots
+            .borrow()
+            .get(party)
+            .and_then(|by_date| by_date.get(&date))
+        {
+            return Rc::clone(found);
+        }
+        let computed = Rc::new(self.quantities_with(party, date.start(), DeclMode::AsOf(date)));
+        self.snapshots
+            .borrow_mut()
+            .entry(party.to_owned())
+            .or_default()
+            .insert(date, Rc::clone(&computed));
+        computed
+    }
+
+    fn quantities_with(&self, party: &str, at: Instant, mode: DeclMode) -> Values<'t, 'f> {
+        let mut values: Values<'t, 'f> = BTreeMap::new();
         for q in &self.quantities {
             let declared = self
                 .declarations
-                .get(&(party.to_owned(), q.name.clone()))
+                .get(&(party, q.name.as_str()))
                 .and_then(|list| match mode {
                     DeclMode::Latest => list.iter().rev().find(|(d, _, _)| d.start() <= at),
                     DeclMode::AsOf(date) => list.iter().rev().find(|(d, _, _)| *d == date),
@@ -655,7 +783,7 @@ impl<'t, 'f> Engine<'t, 'f> {
                 (None, None) => Err(self.missing_reason(q, party, at, &values)),
             };
             values.insert(
-                q.name.clone(),
+                q.name.as_str(),
                 QuantityValue {
                     value,
                     declared,
@@ -671,10 +799,7 @@ impl<'t, 'f> Engine<'t, 'f> {
         let mut aggs = Vec::new();
         aggregates_of(expr, &mut aggs);
         aggs.iter().all(|a| {
-            a.subject == Subject::Event
-                || self
-                    .item_data
-                    .contains(&(party.to_owned(), a.target.clone()))
+            a.subject == Subject::Event || self.item_data.contains(&(party, a.target.as_str()))
         })
     }
 
@@ -683,24 +808,21 @@ impl<'t, 'f> Engine<'t, 'f> {
         q: &Quantity,
         party: &str,
         at: Instant,
-        values: &BTreeMap<String, QuantityValue<'f>>,
+        values: &Values<'t, 'f>,
     ) -> Missing {
         if let Some(expr) = &q.expr {
             // Name the first input that is missing.
             let mut refs = Vec::new();
             expr.quantity_refs(&mut refs);
             for r in refs {
-                if let Some(QuantityValue { value: Err(m), .. }) = values.get(&r) {
+                if let Some(QuantityValue { value: Err(m), .. }) = values.get(r.as_str()) {
                     return m.clone();
                 }
             }
             let mut aggs = Vec::new();
             aggregates_of(expr, &mut aggs);
             if let Some(a) = aggs.iter().find(|a| {
-                a.subject == Subject::Item
-                    && !self
-                        .item_data
-                        .contains(&(party.to_owned(), a.target.clone()))
+                a.subject == Subject::Item && !self.item_data.contains(&(party, a.target.as_str()))
             }) {
                 return Missing(format!(
                     "`{party}` has declared no `{}` as of {} and has no `{}` items to count",
@@ -727,15 +849,14 @@ impl<'t, 'f> Engine<'t, 'f> {
     }
 
     fn aggregate_at(&self, agg: &Aggregate, party: &str, at: Instant) -> EvalResult {
-        let Some(series) = self.series.get(&(agg_key(agg), party.to_owned())) else {
+        let Some(series) = self.series.get(&(agg_key(agg), party)) else {
             return Err(Missing(format!("`{}` is not indexed", agg.target)));
         };
-        let int = agg_is_int(self.treaty, agg);
         let t = at.unix_seconds();
         Ok(match agg.subject {
             Subject::Item => match agg.func {
                 AggFunc::Count => Value::Int(series.count_alive(t)),
-                AggFunc::Sum => Value::from_num(series.sum_alive(t, int)),
+                AggFunc::Sum => Value::from_num(series.sum_alive(t)),
             },
             Subject::Event => {
                 let from_exclusive = match &agg.window {
@@ -752,17 +873,7 @@ impl<'t, 'f> Engine<'t, 'f> {
                 let (lo, hi) = series.window(from_exclusive, t);
                 match agg.func {
                     AggFunc::Count => Value::Int(i64::try_from(hi - lo).unwrap_or(i64::MAX)),
-                    AggFunc::Sum => {
-                        if int {
-                            let a = series.start_isums.get(hi).copied().unwrap_or(0);
-                            let b = series.start_isums.get(lo).copied().unwrap_or(0);
-                            Value::Int(a.saturating_sub(b))
-                        } else {
-                            let a = series.start_sums.get(hi).copied().unwrap_or(0.0);
-                            let b = series.start_sums.get(lo).copied().unwrap_or(0.0);
-                            Value::Dec(a - b)
-                        }
-                    }
+                    AggFunc::Sum => Value::from_num(series.sum_between((lo, hi), (0, 0))),
                 }
             }
         })
@@ -854,7 +965,7 @@ impl<'t, 'f> Engine<'t, 'f> {
         p: &Provision,
         party: &str,
         at: Instant,
-        values: &BTreeMap<String, QuantityValue<'f>>,
+        values: &Values<'t, 'f>,
     ) -> Option<Finding> {
         let kind = match p.kind {
             ProvisionKind::Limit => "limit",
@@ -968,7 +1079,7 @@ impl<'t, 'f> Engine<'t, 'f> {
         party: &str,
         at: Instant,
         start: Option<Date>,
-        values: &BTreeMap<String, QuantityValue<'f>>,
+        values: &Values<'t, 'f>,
     ) {
         finding.comparison = Some(clause.op.symbol());
         let scope = QuantityScope {
@@ -1004,7 +1115,7 @@ impl<'t, 'f> Engine<'t, 'f> {
         used.sort();
         let mut quantities = serde_json::Map::new();
         for name in &used {
-            if let Some(qv) = values.get(name) {
+            if let Some(qv) = values.get(name.as_str()) {
                 quantities.insert(name.clone(), quantity_evidence(qv));
             }
         }
@@ -1029,7 +1140,7 @@ impl<'t, 'f> Engine<'t, 'f> {
                 continue;
             }
             visited.push(name.clone());
-            match values.get(&name) {
+            match values.get(name.as_str()) {
                 Some(QuantityValue {
                     declared: Some((d, _, _)),
                     ..
@@ -1116,11 +1227,9 @@ impl<'t, 'f> Engine<'t, 'f> {
         if self.reinterpreted.contains(name) {
             return None;
         }
-        let list = self
-            .declarations
-            .get(&(party.to_owned(), name.to_owned()))?;
+        let list = self.declarations.get(&(party, name))?;
         let (date, declared, decl) = list.iter().rev().find(|(d, _, _)| d.start() <= at)?;
-        let snapshot = self.quantities_with(party, date.start(), DeclMode::AsOf(*date));
+        let snapshot = self.snapshot(party, *date);
         let computed = snapshot.get(name)?.computed?;
         let declared = number_to_num(*declared);
         if (computed.as_f64() - declared.as_f64()).abs() < 1e-9 {
@@ -1710,7 +1819,7 @@ impl<'t, 'f> Engine<'t, 'f> {
             if d.as_of.start() > at || !seen.insert(d.as_of) {
                 continue;
             }
-            let snapshot = self.quantities_with(party, d.as_of.start(), DeclMode::AsOf(d.as_of));
+            let snapshot = self.snapshot(party, d.as_of);
             for name in quantities {
                 if self.reinterpreted.contains(name) {
                     continue;
@@ -1719,7 +1828,7 @@ impl<'t, 'f> Engine<'t, 'f> {
                     declared: Some((_, declared, decl)),
                     computed: Some(computed),
                     ..
-                }) = snapshot.get(name)
+                }) = snapshot.get(name.as_str())
                 {
                     let declared = number_to_num(*declared);
                     if (computed.as_f64() - declared.as_f64()).abs() >= 1e-9 {
@@ -1997,7 +2106,7 @@ struct QuantityScope<'e, 't, 'f> {
     engine: &'e Engine<'t, 'f>,
     party: &'e str,
     at: Instant,
-    values: &'e BTreeMap<String, QuantityValue<'f>>,
+    values: &'e Values<'t, 'f>,
 }
 
 impl value::Scope for QuantityScope<'_, '_, '_> {
@@ -2224,10 +2333,10 @@ fn quantity_evidence(qv: &QuantityValue<'_>) -> serde_json::Value {
     serde_json::Value::Object(map)
 }
 
-fn declaration_ids(values: &BTreeMap<String, QuantityValue<'_>>, used: &[String]) -> Vec<String> {
+fn declaration_ids(values: &Values<'_, '_>, used: &[String]) -> Vec<String> {
     let mut ids: Vec<String> = used
         .iter()
-        .filter_map(|n| values.get(n))
+        .filter_map(|n| values.get(n.as_str()))
         .filter_map(|qv| qv.declared.and_then(|(_, _, d)| d.id.clone()))
         .collect();
     ids.sort();
