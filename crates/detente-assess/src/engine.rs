@@ -1008,10 +1008,7 @@ impl<'t, 'f> Engine<'t, 'f> {
         let start_date = start.as_ref().ok().copied();
         match &p.rule {
             Rule::Limit { clauses } => {
-                let clause = clauses
-                    .iter()
-                    .find(|c| c.parties.iter().any(|x| x == party))
-                    .or_else(|| clauses.iter().find(|c| c.parties.is_empty()))?;
+                let clause = clause_for(clauses, party)?;
                 self.limit(&mut finding, clause, party, at, start_date, values);
             }
             Rule::Ban {
@@ -1918,11 +1915,7 @@ impl<'t, 'f> Engine<'t, 'f> {
             let Rule::Limit { clauses } = &p.rule else {
                 continue;
             };
-            let Some(clause) = clauses
-                .iter()
-                .find(|c| c.parties.iter().any(|x| x == party))
-                .or_else(|| clauses.iter().find(|c| c.parties.is_empty()))
-            else {
+            let Some(clause) = clause_for(clauses, party) else {
                 continue;
             };
             let scope = QuantityScope {
@@ -2139,6 +2132,17 @@ impl value::Scope for QuantityScope<'_, '_, '_> {
     fn aggregate(&self, agg: &Aggregate) -> EvalResult {
         self.engine.aggregate_at(agg, self.party, self.at)
     }
+}
+
+/// The clause that binds a party: its own, else the clause without `for`.
+fn clause_for<'c>(
+    clauses: &'c [detente_lang::model::Clause],
+    party: &str,
+) -> Option<&'c detente_lang::model::Clause> {
+    clauses
+        .iter()
+        .find(|c| c.parties.iter().any(|x| x == party))
+        .or_else(|| clauses.iter().find(|c| c.parties.is_empty()))
 }
 
 fn agg_value(agg: &Aggregate, attributes: &crate::facts::Attributes) -> Number {

@@ -1263,31 +1263,32 @@ impl Parser {
 
     /// Arithmetic: `+ -` over `* /` over unary.
     fn arith(&mut self) -> PResult<Expr> {
-        let mut lhs = self.term()?;
-        loop {
-            let op = match self.kind() {
-                TokenKind::Plus => ArithOp::Add,
-                TokenKind::Minus => ArithOp::Sub,
-                _ => break,
-            };
-            self.bump();
-            let rhs = self.term()?;
-            let span = lhs.span.to(rhs.span);
-            lhs = self.node(ExprKind::Arith(op, Box::new(lhs), Box::new(rhs)), span)?;
-        }
-        Ok(lhs)
+        self.left_assoc(Parser::term, |kind| match kind {
+            TokenKind::Plus => Some(ArithOp::Add),
+            TokenKind::Minus => Some(ArithOp::Sub),
+            _ => None,
+        })
     }
 
     fn term(&mut self) -> PResult<Expr> {
-        let mut lhs = self.unary()?;
-        loop {
-            let op = match self.kind() {
-                TokenKind::Star => ArithOp::Mul,
-                TokenKind::Slash => ArithOp::Div,
-                _ => break,
-            };
+        self.left_assoc(Parser::unary, |kind| match kind {
+            TokenKind::Star => Some(ArithOp::Mul),
+            TokenKind::Slash => Some(ArithOp::Div),
+            _ => None,
+        })
+    }
+
+    /// One left-associative level of arithmetic: operands from `operand`, joined by the
+    /// operators `op_of` recognizes.
+    fn left_assoc(
+        &mut self,
+        operand: fn(&mut Parser) -> PResult<Expr>,
+        op_of: fn(&TokenKind) -> Option<ArithOp>,
+    ) -> PResult<Expr> {
+        let mut lhs = operand(self)?;
+        while let Some(op) = op_of(self.kind()) {
             self.bump();
-            let rhs = self.unary()?;
+            let rhs = operand(self)?;
             let span = lhs.span.to(rhs.span);
             lhs = self.node(ExprKind::Arith(op, Box::new(lhs), Box::new(rhs)), span)?;
         }
