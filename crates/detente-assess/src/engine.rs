@@ -1369,7 +1369,7 @@ impl<'t, 'f> Engine<'t, 'f> {
                         {
                             finding.violations.push(Violation {
                                 reason: reason_for(Subject::Item),
-                                ids: vec![item.id.clone()],
+                                ids: vec![item.id.to_string()],
                                 at: Some(item.from.max(start.start()).to_string()),
                                 detail: format!(
                                     "`{}` `{}` exists{}",

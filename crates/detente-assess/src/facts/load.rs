@@ -6,15 +6,26 @@
 //! field they are in, so every error names its field and points at the start of its value;
 //! and nothing is buffered: `kind` comes first, so the line is read once, strings are
 //! borrowed from it, dates are parsed in place and repeated names are interned.
+//!
+//! The commonest lines (items and events without escapes, locations or decimals) are read
+//! first by a plain scanner ([`super::fast`]) that gives the same records; whatever it does
+//! not recognise, errors included, goes to serde_json, which gives the messages.
+//!
+//! Limits ([`MAX_RECORDS`], [`MAX_ERRORS`]) are applied as if every line had been read in
+//! order by one loader, even when parts of the sources were read by several
+//! ([`FactsLoader::part`], [`FactsLoader::take`], [`FactsLoader::absorb`]): each loader
+//! notes what every line gave (a record, an error, nothing) and [`FactsLoader::finish`]
+//! replays that in line order.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
 use detente_lang::time::{Date, Instant};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
+use super::fast::{self, Fast};
 use super::locate::{self, PathDisplay, Seg, Target};
 use super::normalize;
 use super::{
@@ -36,19 +47,45 @@ use crate::suggest::did_you_mean;
 /// assert!(errors.is_empty());
 /// assert_eq!(facts.items.len(), 1);
 /// ```
+///
+/// Lines may also be read on several threads: each reads its share of the lines, in order,
+/// with [`FactsLoader::push_line_at`] into its own [`FactsLoader::part`], hands what it read
+/// over with [`FactsLoader::take`] (as often as it likes), and one loader
+/// [`FactsLoader::absorb`]s every part before it finishes. The facts and errors are the same
+/// as if one loader had read every line in order, whatever the order of the parts.
 #[derive(Debug)]
 pub struct FactsLoader {
     facts: Facts,
-    errors: Vec<(Origin, FactError)>,
-    /// The "too many errors" note, kept apart so that it is listed last.
-    overflow: Option<FactError>,
+    /// What lines gave instead of a record, with their origins: at most one per line, in the
+    /// order read (parts may append theirs out of order). Source and line are filled in when
+    /// the error is reported.
+    line_errors: Vec<LineError>,
     interner: Interner,
     source: u32,
     line: u64,
-    records: u64,
+    /// Lines held here that count towards [`MAX_RECORDS`]: records and lines that failed to
+    /// parse (blank and over-long lines do not count).
+    counted: u64,
+    /// Lines this loader read that count, and errors of lines it read, over its life
+    /// (including what it handed over with [`FactsLoader::take`], not what it absorbed):
+    /// they say when to stop reading.
+    seen_counted: u64,
+    seen_errors: usize,
     /// [`MAX_RECORDS`], lowered by tests.
     max_records: u64,
-    stopped: bool,
+    /// Lines after this one are ignored: a limit was reached there among the lines this
+    /// loader read (in order), so reading every line in order would have stopped there or
+    /// earlier.
+    stop_after: Option<Origin>,
+}
+
+#[derive(Debug)]
+struct LineError {
+    origin: Origin,
+    error: FactError,
+    /// Whether the line counts towards [`MAX_RECORDS`] (it failed to parse, rather than
+    /// being too long).
+    counted: bool,
 }
 
 /// Loads one source held in memory; lines end in `\n` or `\r\n`.
@@ -68,14 +105,49 @@ impl FactsLoader {
                 sources: vec![source_name.to_owned()],
                 ..Facts::default()
             },
-            errors: Vec::new(),
-            overflow: None,
+            line_errors: Vec::new(),
             interner: Interner::default(),
             source: 0,
             line: 0,
-            records: 0,
+            counted: 0,
+            seen_counted: 0,
+            seen_errors: 0,
             max_records: MAX_RECORDS,
-            stopped: false,
+            stop_after: None,
+        }
+    }
+
+    /// An empty loader for the same sources, to read some of their lines on another thread
+    /// with [`FactsLoader::push_line_at`]; give what it read back with
+    /// [`FactsLoader::take`] and [`FactsLoader::absorb`]. It shares the names interned so far
+    /// (see [`FactsLoader::intern_names`]).
+    pub fn part(&self) -> FactsLoader {
+        FactsLoader {
+            facts: Facts {
+                sources: self.facts.sources.clone(),
+                ..Facts::default()
+            },
+            line_errors: Vec::new(),
+            interner: self.interner.names_only(),
+            source: self.source,
+            line: self.line,
+            counted: 0,
+            seen_counted: 0,
+            seen_errors: 0,
+            max_records: self.max_records,
+            stop_after: None,
+        }
+    }
+
+    /// Interns `names` (a treaty's parties, categories, attribute names…) before reading, so
+    /// that the records of every [`FactsLoader::part`] made afterwards share them: equal
+    /// names that are one allocation compare without reading their text. The facts read are
+    /// the same with or without.
+    pub fn intern_names<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) {
+        for name in names {
+            if !name.is_empty() {
+                self.interner.intern(name);
+            }
         }
     }
 
@@ -91,34 +163,89 @@ impl FactsLoader {
     /// the loader reports it once and ignores the rest.
     pub fn push_line(&mut self, line: &str) {
         self.line = self.line.saturating_add(1);
-        if self.stopped {
-            return;
-        }
         let origin = Origin {
             source: self.source,
             line: self.line,
         };
+        self.read_line(origin, line);
+    }
+
+    /// Reads the line at `origin`: line `origin.line` (from 1) of source `origin.source`
+    /// (0 for the source named in [`FactsLoader::new`], then one more for each
+    /// [`FactsLoader::start_source`]). A loader must be given its lines in order, though not
+    /// every line (a [`FactsLoader::part`] reads only its share); the following
+    /// [`FactsLoader::push_line`] reads the line after `origin`.
+    pub fn push_line_at(&mut self, origin: Origin, line: &str) {
+        self.source = origin.source;
+        self.line = origin.line;
+        self.read_line(origin, line);
+    }
+
+    /// What this loader has read so far, as a loader to [`FactsLoader::absorb`] into
+    /// another; this one keeps its interned names and its position, and goes on reading.
+    pub fn take(&mut self) -> FactsLoader {
+        // The next part will likely be as big as this one.
+        fn take_sized<T>(records: &mut Vec<T>) -> Vec<T> {
+            let capacity = records.len();
+            std::mem::replace(records, Vec::with_capacity(capacity))
+        }
+        let facts = Facts {
+            sources: self.facts.sources.clone(),
+            declarations: take_sized(&mut self.facts.declarations),
+            items: take_sized(&mut self.facts.items),
+            events: take_sized(&mut self.facts.events),
+            notifications: take_sized(&mut self.facts.notifications),
+            observations: take_sized(&mut self.facts.observations),
+        };
+        FactsLoader {
+            facts,
+            line_errors: std::mem::take(&mut self.line_errors),
+            interner: Interner::default(),
+            source: self.source,
+            line: self.line,
+            counted: std::mem::take(&mut self.counted),
+            seen_counted: 0,
+            seen_errors: 0,
+            max_records: self.max_records,
+            stop_after: self.stop_after,
+        }
+    }
+
+    /// Takes over what `part` read (see [`FactsLoader::part`]). Its sources are those of
+    /// this loader. Parts may be absorbed in any order: the limits are applied when the
+    /// loader finishes, over every line.
+    pub fn absorb(&mut self, part: FactsLoader) {
+        let FactsLoader {
+            facts,
+            line_errors,
+            counted,
+            ..
+        } = part;
+        append(&mut self.facts.declarations, facts.declarations);
+        append(&mut self.facts.items, facts.items);
+        append(&mut self.facts.events, facts.events);
+        append(&mut self.facts.notifications, facts.notifications);
+        append(&mut self.facts.observations, facts.observations);
+        append(&mut self.line_errors, line_errors);
+        self.counted = self.counted.saturating_add(counted);
+    }
+
+    fn read_line(&mut self, origin: Origin, line: &str) {
+        if self.stop_after.is_some_and(|stop| origin > stop) {
+            return;
+        }
         if line.len() > MAX_LINE_BYTES {
-            self.error(
-                origin,
-                FactError {
-                    kind: FactErrorKind::Limit,
-                    source: String::new(),
-                    line: 0,
-                    column: 1,
-                    field: None,
-                    message: format!(
-                        "line is too long: {} bytes, the limit is {MAX_LINE_BYTES} bytes (1 MiB)",
-                        line.len()
-                    ),
-                    help: Some("each line holds one record; is this a JSON Lines file?".to_owned()),
-                },
+            let message = format!(
+                "line is too long: {} bytes, the limit is {MAX_LINE_BYTES} bytes (1 MiB)",
+                line.len()
             );
+            let help = "each line holds one record; is this a JSON Lines file?";
+            self.line_error(origin, limit_error(message, help), false);
             return;
         }
         let line = line.strip_suffix('\n').unwrap_or(line);
         let line = line.strip_suffix('\r').unwrap_or(line);
-        let line = if self.line == 1 {
+        let line = if origin.line == 1 {
             line.strip_prefix('\u{feff}').unwrap_or(line)
         } else {
             line
@@ -129,44 +256,99 @@ impl FactsLoader {
         {
             return;
         }
-        self.records += 1;
-        if self.records > self.max_records {
-            self.error(
-                origin,
-                FactError {
-                    kind: FactErrorKind::Limit,
-                    source: String::new(),
-                    line: 0,
-                    column: 1,
-                    field: None,
-                    message: format!(
-                        "too many records: the limit is {}; the rest is ignored",
-                        self.max_records
-                    ),
-                    help: Some("split the facts, or assess fewer at a time".to_owned()),
-                },
-            );
-            self.stopped = true;
-            return;
+        self.counted += 1;
+        self.seen_counted += 1;
+        if self.seen_counted > self.max_records {
+            // Reading in order stops here at the latest; `finish` says where.
+            self.stop_after = Some(self.stop_after.map_or(origin, |stop| stop.min(origin)));
         }
-        match parse_line(line, &mut self.interner) {
-            Ok(record) => self.push_record(record, origin),
-            Err(error) => self.error(origin, error),
+        match fast::record(line, &mut self.interner) {
+            Some(Fast::Item(mut item)) => {
+                item.origin = origin;
+                self.facts.items.push(item);
+            }
+            Some(Fast::Event(mut event)) => {
+                event.origin = origin;
+                self.facts.events.push(event);
+            }
+            None => match parse_line(line, &mut self.interner) {
+                Ok(record) => self.push_record(record, origin),
+                Err(error) => self.line_error(origin, error, true),
+            },
+        }
+    }
+
+    fn line_error(&mut self, origin: Origin, error: FactError, counted: bool) {
+        self.line_errors.push(LineError {
+            origin,
+            error,
+            counted,
+        });
+        self.seen_errors += 1;
+        if self.seen_errors > MAX_ERRORS {
+            self.stop_after = Some(self.stop_after.map_or(origin, |stop| stop.min(origin)));
         }
     }
 
     /// The facts read, in canonical order (see [`Facts::normalize`]), and every error:
     /// those of each line in line order, then the contradictions.
-    pub fn finish(mut self) -> (Facts, Vec<FactError>) {
-        let contradictions = normalize::normalize(&mut self.facts);
-        for (origin, error) in contradictions {
-            self.error(origin, error);
+    pub fn finish(self) -> (Facts, Vec<FactError>) {
+        self.finish_with(|a, b| {
+            a();
+            b();
+        })
+    }
+
+    /// [`FactsLoader::finish`], putting the items in order with one function and the other
+    /// records with another: `join` must run both (on two threads, say) and return once
+    /// both have returned. The result is the same however they are run.
+    pub fn finish_with(
+        self,
+        mut join: impl FnMut(&mut (dyn FnMut() + Send), &mut (dyn FnMut() + Send)),
+    ) -> (Facts, Vec<FactError>) {
+        let FactsLoader {
+            mut facts,
+            mut line_errors,
+            max_records,
+            ..
+        } = self;
+        // Replay the lines in order: the first `max_records` counted lines are read; then
+        // errors are reported until there are too many.
+        let record_limit = if facts.len() + count_of(&line_errors, |e| e.counted) > max_records {
+            nth_counted(&facts, &line_errors, max_records)
+        } else {
+            None
+        };
+        line_errors.sort_by_key(|e| e.origin);
+        let mut report = Report::default();
+        for LineError { origin, error, .. } in line_errors {
+            if report.stopped.is_some() || record_limit.is_some_and(|limit| origin >= limit) {
+                break;
+            }
+            report.error(&facts, origin, error);
         }
-        self.errors
+        if let Some(limit) = record_limit
+            && report.stopped.is_none()
+        {
+            let message =
+                format!("too many records: the limit is {max_records}; the rest is ignored");
+            let help = "split the facts, or assess fewer at a time";
+            report.error(&facts, limit, limit_error(message, help));
+            report.stopped = Some(limit);
+        }
+        if let Some(stop) = report.stopped {
+            retain_before(&mut facts, stop);
+        }
+        let contradictions = normalize::normalize_with(&mut facts, &mut join);
+        for (origin, error) in contradictions {
+            report.error(&facts, origin, error);
+        }
+        report
+            .errors
             .sort_by_key(|(origin, error)| (*origin, error.column));
-        let mut errors: Vec<FactError> = self.errors.into_iter().map(|(_, e)| e).collect();
-        errors.extend(self.overflow);
-        (self.facts, errors)
+        let mut errors: Vec<FactError> = report.errors.into_iter().map(|(_, e)| e).collect();
+        errors.extend(report.overflow);
+        (facts, errors)
     }
 
     fn push_record(&mut self, record: Record, origin: Origin) {
@@ -193,16 +375,84 @@ impl FactsLoader {
             }
         }
     }
+}
 
+/// Moves `more` to the end of `all`, without copying if `all` is empty.
+fn append<T>(all: &mut Vec<T>, mut more: Vec<T>) {
+    if all.is_empty() && all.capacity() < more.capacity() {
+        *all = more;
+    } else {
+        all.append(&mut more);
+    }
+}
+
+fn count_of(line_errors: &[LineError], which: impl Fn(&LineError) -> bool) -> u64 {
+    let count = line_errors.iter().filter(|e| which(e)).count();
+    u64::try_from(count).unwrap_or(u64::MAX)
+}
+
+/// The origin of the counted line after the first `n` (records and lines that failed to
+/// parse), if there are more than `n`.
+fn nth_counted(facts: &Facts, line_errors: &[LineError], n: u64) -> Option<Origin> {
+    let mut origins: Vec<Origin> = facts
+        .declarations
+        .iter()
+        .map(|r| r.origin)
+        .chain(facts.items.iter().map(|r| r.origin))
+        .chain(facts.events.iter().map(|r| r.origin))
+        .chain(facts.notifications.iter().map(|r| r.origin))
+        .chain(facts.observations.iter().map(|r| r.origin))
+        .chain(line_errors.iter().filter(|e| e.counted).map(|e| e.origin))
+        .collect();
+    let n = usize::try_from(n).ok()?;
+    if n >= origins.len() {
+        return None;
+    }
+    let (_, nth, _) = origins.select_nth_unstable(n);
+    Some(*nth)
+}
+
+/// Drops the records read at or after `stop`.
+fn retain_before(facts: &mut Facts, stop: Origin) {
+    facts.declarations.retain(|r| r.origin < stop);
+    facts.items.retain(|r| r.origin < stop);
+    facts.events.retain(|r| r.origin < stop);
+    facts.notifications.retain(|r| r.origin < stop);
+    facts.observations.retain(|r| r.origin < stop);
+}
+
+fn limit_error(message: String, help: &str) -> FactError {
+    FactError {
+        kind: FactErrorKind::Limit,
+        source: String::new(),
+        line: 0,
+        column: 1,
+        field: None,
+        message,
+        help: Some(help.to_owned()),
+    }
+}
+
+/// The errors reported, up to [`MAX_ERRORS`] and a note that there were more.
+#[derive(Default)]
+struct Report {
+    errors: Vec<(Origin, FactError)>,
+    /// The "too many errors" note, kept apart so that it is listed last.
+    overflow: Option<FactError>,
+    /// Where reading stopped, if it did.
+    stopped: Option<Origin>,
+}
+
+impl Report {
     /// Records an error, filling in its source and line; past [`MAX_ERRORS`], notes it once
     /// and stops reading.
-    fn error(&mut self, origin: Origin, mut error: FactError) {
-        error.source = self.facts.source_name(origin).to_owned();
+    fn error(&mut self, facts: &Facts, origin: Origin, mut error: FactError) {
+        error.source = facts.source_name(origin).to_owned();
         error.line = origin.line;
         if self.errors.len() < MAX_ERRORS {
             self.errors.push((origin, error));
         } else if self.overflow.is_none() {
-            self.stopped = true;
+            self.stopped = Some(self.stopped.map_or(origin, |stop| stop.min(origin)));
             self.overflow = Some(FactError {
                 kind: FactErrorKind::Limit,
                 message: format!("too many errors: only the first {MAX_ERRORS} are shown"),
@@ -215,68 +465,216 @@ impl FactsLoader {
     }
 }
 
-/// How many recent attribute sets the loader remembers for sharing.
-const RECENT_ATTRIBUTE_SETS: usize = 16;
+/// At most this many distinct attribute sets are remembered for sharing.
+const MAX_SHARED_SETS: usize = 1 << 12;
+/// Attribute objects longer than this (in bytes) are not remembered by their text.
+const MAX_SET_TEXT_BYTES: usize = 256;
+/// Slots of the cache in front of the interned names.
+const NAME_CACHE_SLOTS: usize = 256;
 
-/// Names seen so far, shared by every record that uses them, and recent attribute sets.
+/// Names seen so far, shared by every record that uses them, and attribute sets.
 #[derive(Debug, Default)]
-struct Interner {
+pub(super) struct Interner {
     names: BTreeSet<Name>,
+    /// A direct-mapped cache in front of `names`, by a hash of the text: most lines repeat a
+    /// handful of names.
+    name_cache: Vec<Option<Name>>,
     /// The attributes being read, kept to reuse the allocation.
-    pairs: Vec<(Name, AttrValue)>,
-    /// Attribute sets seen lately. Facts tend to repeat a handful of sets, so a short list
-    /// shares nearly all of them without a table that could grow with the input.
-    recent_sets: Vec<Attributes>,
+    pub(super) pairs: Vec<(Name, AttrValue)>,
+    /// Distinct attribute sets, by a hash of their content, so that records with the same
+    /// attributes share one allocation. Bounded by [`MAX_SHARED_SETS`]: past it, new sets
+    /// are not shared.
+    sets: BTreeMap<u64, Vec<Attributes>>,
+    shared_sets: usize,
+    /// Attribute objects by their exact text (`{"mirv":true}`), for the scanner: a line
+    /// whose attributes are written as an earlier line's need not parse them again.
+    set_texts: BTreeMap<u64, Vec<(Arc<str>, Attributes)>>,
+    shared_texts: usize,
+    /// The last attribute object [`Interner::set_by_text`] found, and its text.
+    last_set: Option<(Arc<str>, Attributes)>,
+    /// The last id read: the records of one item usually follow each other.
+    last_id: Option<Arc<str>>,
 }
 
 impl Interner {
-    fn intern(&mut self, text: &str) -> Name {
-        if let Some(name) = self.names.get(text) {
+    pub(super) fn intern(&mut self, text: &str) -> Name {
+        let slot = name_slot(text.as_bytes());
+        if let Some(Some(name)) = self.name_cache.get(slot)
+            && **name == *text
+        {
             return name.clone();
         }
-        let name: Name = Name::from(text);
-        self.names.insert(name.clone());
+        let name = match self.names.get(text) {
+            Some(name) => name.clone(),
+            None => {
+                let name: Name = Name::from(text);
+                self.names.insert(name.clone());
+                name
+            }
+        };
+        if self.name_cache.is_empty() {
+            self.name_cache.resize(NAME_CACHE_SLOTS, None);
+        }
+        if let Some(cached) = self.name_cache.get_mut(slot) {
+            *cached = Some(name.clone());
+        }
         name
     }
 
+    /// An interner with the same names, and nothing else.
+    fn names_only(&self) -> Interner {
+        Interner {
+            names: self.names.clone(),
+            name_cache: self.name_cache.clone(),
+            ..Interner::default()
+        }
+    }
+
+    /// A record id, shared with the previous one if they are the same.
+    pub(super) fn id(&mut self, text: &str) -> Arc<str> {
+        if let Some(last) = &self.last_id
+            && **last == *text
+        {
+            return last.clone();
+        }
+        let id: Arc<str> = Arc::from(text);
+        self.last_id = Some(id.clone());
+        id
+    }
+
     /// An empty attribute set, shared like any other.
-    fn no_attributes(&mut self) -> Attributes {
+    pub(super) fn no_attributes(&mut self) -> Attributes {
         self.pairs.clear();
         self.attributes().unwrap_or_default()
     }
 
-    /// The attributes in `pairs`, sorted, shared with an identical recent set if any; a
+    /// The attributes in `pairs`, sorted, shared with an identical earlier set if any; a
     /// name given twice is the error.
-    fn attributes(&mut self) -> Result<Attributes, Name> {
+    pub(super) fn attributes(&mut self) -> Result<Attributes, Name> {
         sort_pairs(&mut self.pairs)?;
-        let found = self
-            .recent_sets
-            .iter()
-            .position(|set| cmp_pairs(&set.0, &self.pairs).is_eq());
+        let key = hash_pairs(&self.pairs);
+        let found = self.sets.get(&key).and_then(|sets| {
+            sets.iter()
+                .find(|set| cmp_pairs(&set.0, &self.pairs).is_eq())
+                .cloned()
+        });
         let set = match found {
-            Some(index) => {
-                // Move it one step towards the front, so the commonest sets stay cheap to find.
-                self.recent_sets.swap(index, index.saturating_sub(1));
-                self.recent_sets
-                    .get(index.saturating_sub(1))
-                    .cloned()
-                    .unwrap_or_default()
-            }
+            Some(set) => set,
             None => {
                 let set = Attributes(Arc::from(self.pairs.as_slice()));
-                if self.recent_sets.len() == RECENT_ATTRIBUTE_SETS {
-                    self.recent_sets.pop();
+                if self.shared_sets < MAX_SHARED_SETS {
+                    self.shared_sets += 1;
+                    self.sets.entry(key).or_default().push(set.clone());
                 }
-                self.recent_sets.push(set.clone());
                 set
             }
         };
         self.pairs.clear();
         Ok(set)
     }
+
+    /// The set an attribute object written exactly as `text` was read as before.
+    pub(super) fn set_by_text(&mut self, text: &str) -> Option<Attributes> {
+        // Successive records of an item usually have the same attributes.
+        if let Some((last, set)) = &self.last_set
+            && **last == *text
+        {
+            return Some(set.clone());
+        }
+        let set = self
+            .set_texts
+            .get(&hash_bytes(text.as_bytes()))?
+            .iter()
+            .find(|(known, _)| **known == *text)
+            .map(|(known, set)| (known.clone(), set.clone()))?;
+        self.last_set = Some(set.clone());
+        Some(set.1)
+    }
+
+    /// Remembers that the attribute object written `text` reads as `set`.
+    pub(super) fn remember_text(&mut self, text: &str, set: &Attributes) {
+        if self.shared_texts < MAX_SHARED_SETS && text.len() <= MAX_SET_TEXT_BYTES {
+            self.shared_texts += 1;
+            self.set_texts
+                .entry(hash_bytes(text.as_bytes()))
+                .or_default()
+                .push((Arc::from(text), set.clone()));
+        }
+    }
 }
 
-enum Record {
+/// The slot of a name in the interner's cache: a hash of its length and three of its
+/// bytes, enough to tell a treaty's names apart (a clash only costs a lookup).
+fn name_slot(bytes: &[u8]) -> usize {
+    let byte = |at: usize| u64::from(bytes.get(at).copied().unwrap_or(0));
+    let len = bytes.len();
+    let mixed = (len as u64 ^ byte(0) << 8 ^ byte(len / 2) << 16 ^ byte(len.wrapping_sub(1)) << 24)
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    usize::try_from(mixed >> 56).unwrap_or(0) % NAME_CACHE_SLOTS
+}
+
+/// A 64-bit hash for lookups in the interner's tables (never for ordering anything).
+fn hash_bytes(bytes: &[u8]) -> u64 {
+    let mut hash = Hasher::default();
+    hash.bytes(bytes);
+    hash.finish()
+}
+
+fn hash_pairs(pairs: &[(Name, AttrValue)]) -> u64 {
+    let mut hash = Hasher::default();
+    for (name, value) in pairs {
+        hash.bytes(name.as_bytes());
+        match value {
+            AttrValue::Bool(b) => hash.word(u64::from(*b)),
+            // Decimals compare by their bits (`total_cmp`), so they hash by them too.
+            AttrValue::Int(i) => hash.word(1 ^ i.cast_unsigned().rotate_left(8)),
+            AttrValue::Decimal(d) => hash.word(2 ^ d.to_bits().rotate_left(8)),
+            AttrValue::Text(t) => {
+                hash.word(3);
+                hash.bytes(t.as_bytes());
+            }
+        }
+    }
+    hash.finish()
+}
+
+/// A small multiplicative hash, word by word.
+#[derive(Default)]
+struct Hasher(u64);
+
+impl Hasher {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+
+    fn word(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(26) ^ word).wrapping_mul(Self::K);
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        let word =
+            |bytes: &[u8]| u64::from_le_bytes(<[u8; 8]>::try_from(bytes).unwrap_or_default());
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            self.word(word(w));
+        }
+        let rest = words.remainder();
+        let last = if rest.is_empty() {
+            0
+        } else if let Some(tail) = bytes.len().checked_sub(8).and_then(|at| bytes.get(at..)) {
+            // The last 8 bytes, overlapping the last whole word.
+            word(tail)
+        } else {
+            rest.iter().rev().fold(0u64, |w, b| w << 8 | u64::from(*b))
+        };
+        // The length ends the text, so that "ab" then "c" differs from "a" then "bc".
+        self.word(last ^ (bytes.len() as u64).rotate_right(8));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 29)
+    }
+}
+
+pub(super) enum Record {
     Declaration(Declaration),
     Item(Item),
     Event(Event),
@@ -925,7 +1323,7 @@ fn item<'de, A: MapAccess<'de>>(map: &mut A, ctx: &mut Ctx<'_>) -> Result<Item, 
     while let Some(key) = map.next_key_seed(KeySeed)? {
         match &*key {
             "party" => field(map, ctx, &mut party, "party", NameExpect)?,
-            "id" => field(map, ctx, &mut id, "id", IdExpect)?,
+            "id" => field(map, ctx, &mut id, "id", SharedIdExpect)?,
             "category" => field(map, ctx, &mut category, "category", NameExpect)?,
             "attributes" => field(map, ctx, &mut attributes, "attributes", Opt(AttrsExpect))?,
             "location" => field(map, ctx, &mut location, "location", Opt(PointExpect))?,
@@ -968,7 +1366,7 @@ fn event<'de, A: MapAccess<'de>>(map: &mut A, ctx: &mut Ctx<'_>) -> Result<Event
     while let Some(key) = map.next_key_seed(KeySeed)? {
         match &*key {
             "party" => field(map, ctx, &mut party, "party", NameExpect)?,
-            "id" => field(map, ctx, &mut id, "id", IdExpect)?,
+            "id" => field(map, ctx, &mut id, "id", SharedIdExpect)?,
             "type" => field(map, ctx, &mut event_type, "type", NameExpect)?,
             "at" => field(map, ctx, &mut at, "at", INSTANT)?,
             "location" => field(map, ctx, &mut location, "location", Opt(PointExpect))?,
@@ -1167,6 +1565,24 @@ impl<'de> Expect<'de> for IdExpect {
             return Err(ctx.fail(detail));
         }
         Ok(v.to_owned())
+    }
+}
+
+/// The id of an item or an event, shared with the previous record's if the same.
+struct SharedIdExpect;
+
+impl<'de> Expect<'de> for SharedIdExpect {
+    type Value = Arc<str>;
+
+    fn expected(&self) -> &'static str {
+        IdExpect.expected()
+    }
+
+    fn str<E: de::Error>(self, ctx: &mut Ctx<'_>, v: &str) -> Result<Arc<str>, E> {
+        if v.is_empty() {
+            return IdExpect.str(ctx, v).map(Arc::from);
+        }
+        Ok(ctx.interner.id(v))
     }
 }
 
@@ -1605,6 +2021,315 @@ mod tests {
             shown,
             ["f.jsonl:5:1: too many records: the limit is 2; the rest is ignored"]
         );
+    }
+
+    /// A small deterministic generator (xorshift).
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            usize::try_from(self.0 % u64::try_from(n.max(1)).unwrap_or(1)).unwrap_or(0)
+        }
+    }
+
+    /// Lines of the kinds the scanner reads, in several spellings.
+    const PLAIN: &[&str] = &[
+        r#"{"kind":"item","party":"P05","id":"P05-acv-000000","category":"acv","attributes":{"variant":"hacv","active_unit":true},"from":"2013-05-28","until":"2014-08-08"}"#,
+        r#"{"kind": "item", "party": "US", "id": "m1", "category": "icbm", "attributes": {"mirv": true, "w": -12, "b": "silo"}, "location": null, "from": "1979-01-01T10:00:00Z", "until": null}"#,
+        r#" { "kind" : "event" , "party" : "P01" , "id" : "P01-export-0000001" , "type" : "equipment_export" , "at" : "2001-02-03T04:05:06Z" , "attributes" : { "units" : 5 } } "#,
+        r#"{"kind":"event","party":"P01","id":"e","type":"t","at":"2001-02-03","location":null,"attributes":null}"#,
+        r#"{"kind":"item","party":"P","id":"i","category":"c","attributes":{},"from":"2001-01-01"}"#,
+        r#"{"kind":"item","party":"P","id":"i","category":"c","attributes":{"a":0,"b":false,"c":"é}","d":123456789012345678},"from":"2001-01-01"}"#,
+        r#"{"kind":"item","until":"2001-01-02","from":"2001-01-01","attributes":{"z":1,"a":2},"category":"c","id":"i","party":"P"}"#,
+    ];
+
+    /// Pieces to insert into a line: JSON punctuation, escapes, numbers, literals.
+    const PIECES: &[&str] = &[
+        "\"",
+        "\\",
+        "{",
+        "}",
+        ",",
+        ":",
+        " ",
+        "\t",
+        "0",
+        "1",
+        "-",
+        ".",
+        "e",
+        "E",
+        "n",
+        "null",
+        "true",
+        "x",
+        "\u{1}",
+        "é",
+        "\"a\":1,",
+        "}}",
+        "\\u0041",
+        "9999999999999999999",
+        "-0",
+        "\"kind\":\"item\",",
+        "\"until\":\"2000-01-01\",",
+        "\"location\":{\"lat\":1,\"lon\":2},",
+    ];
+
+    fn same_record(a: &Fast, b: &Record) -> bool {
+        match (a, b) {
+            (Fast::Item(a), Record::Item(b)) => a == b,
+            (Fast::Event(a), Record::Event(b)) => a == b,
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn the_scanner_reads_what_serde_reads() {
+        let mut rng = Rng(0x5eed_1990_1119);
+        // Interners that live across lines, as in a load, so that their caches are used.
+        let mut scanner = Interner::default();
+        let mut serde = Interner::default();
+        let mut read = 0;
+        for round in 0..40_000 {
+            let mut line = PLAIN
+                .get(rng.below(PLAIN.len()))
+                .copied()
+                .unwrap_or("")
+                .to_owned();
+            for _ in 0..rng.below(3) {
+                let mut at = rng.below(line.len() + 1);
+                while !line.is_char_boundary(at) {
+                    at -= 1;
+                }
+                match rng.below(3) {
+                    0 => line.insert_str(at, PIECES.get(rng.below(PIECES.len())).unwrap_or(&"")),
+                    1 => {
+                        let mut end = (at + 1 + rng.below(4)).min(line.len());
+                        while !line.is_char_boundary(end) {
+                            end += 1;
+                        }
+                        line.replace_range(at..end, "");
+                    }
+                    _ => {
+                        let mut end = (at + 1).min(line.len());
+                        while !line.is_char_boundary(end) {
+                            end += 1;
+                        }
+                        let piece = PIECES.get(rng.below(PIECES.len())).unwrap_or(&"");
+                        line.replace_range(at..end, piece);
+                    }
+                }
+            }
+            let by_serde = parse_line(&line, &mut serde);
+            if let Some(record) = fast::record(&line, &mut scanner) {
+                let agrees = by_serde.is_ok_and(|by_serde| same_record(&record, &by_serde));
+                assert!(agrees, "round {round}: the scanner misreads {line}");
+                read += 1;
+            }
+        }
+        // The unchanged lines, at least, are the scanner's.
+        assert!(read > 10_000, "the scanner read only {read} lines");
+    }
+
+    /// The loader as it was before it could read in parts: it applied the limits line by
+    /// line, as it read them. The model the loader is checked against.
+    fn read_in_order(max_records: u64, sources: &[&[String]]) -> (Facts, Vec<FactError>) {
+        let mut store = FactsLoader::new("f.jsonl");
+        let mut errors: Vec<(Origin, FactError)> = Vec::new();
+        let mut overflow: Option<FactError> = None;
+        let mut stopped = false;
+        let mut records = 0u64;
+        let mut error = |facts: &Facts, stopped: &mut bool, origin: Origin, mut e: FactError| {
+            e.source = facts.source_name(origin).to_owned();
+            e.line = origin.line;
+            if errors.len() < MAX_ERRORS {
+                errors.push((origin, e));
+            } else if overflow.is_none() {
+                *stopped = true;
+                overflow = Some(FactError {
+                    kind: FactErrorKind::Limit,
+                    message: format!("too many errors: only the first {MAX_ERRORS} are shown"),
+                    help: Some("fix these and load again".to_owned()),
+                    column: 0,
+                    field: None,
+                    ..e
+                });
+            }
+        };
+        for (source, lines) in sources.iter().enumerate() {
+            if source > 0 {
+                store.start_source("g.jsonl");
+            }
+            for (n, line) in lines.iter().enumerate() {
+                let origin = Origin {
+                    source: u32::try_from(source).unwrap_or(0),
+                    line: u64::try_from(n + 1).unwrap_or(0),
+                };
+                if stopped {
+                    continue;
+                }
+                if line.len() > MAX_LINE_BYTES {
+                    let message = format!(
+                        "line is too long: {} bytes, the limit is {MAX_LINE_BYTES} bytes (1 MiB)",
+                        line.len()
+                    );
+                    let e = limit_error(
+                        message,
+                        "each line holds one record; is this a JSON Lines file?",
+                    );
+                    error(&store.facts, &mut stopped, origin, e);
+                    continue;
+                }
+                let line = if n == 0 {
+                    line.strip_prefix('\u{feff}').unwrap_or(line)
+                } else {
+                    line
+                };
+                if line
+                    .bytes()
+                    .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+                {
+                    continue;
+                }
+                records += 1;
+                if records > max_records {
+                    let message = format!(
+                        "too many records: the limit is {max_records}; the rest is ignored"
+                    );
+                    let e = limit_error(message, "split the facts, or assess fewer at a time");
+                    error(&store.facts, &mut stopped, origin, e);
+                    stopped = true;
+                    continue;
+                }
+                match parse_line(line, &mut store.interner) {
+                    Ok(record) => store.push_record(record, origin),
+                    Err(e) => error(&store.facts, &mut stopped, origin, e),
+                }
+            }
+        }
+        let mut facts = store.facts;
+        for (origin, e) in normalize::normalize(&mut facts) {
+            error(&facts, &mut stopped, origin, e);
+        }
+        errors.sort_by_key(|(origin, e)| (*origin, e.column));
+        let mut errors: Vec<FactError> = errors.into_iter().map(|(_, e)| e).collect();
+        errors.extend(overflow);
+        (facts, errors)
+    }
+
+    /// Every line pushed to one loader, and the same lines read by parts of two threads'
+    /// worth in chunks, absorbed in order and in reverse, give the same facts and errors as
+    /// [`read_in_order`].
+    fn check_parts(max_records: u64, sources: &[&[String]]) {
+        let reference = read_in_order(max_records, sources);
+        let pushed = {
+            let mut loader = FactsLoader::new("f.jsonl");
+            loader.max_records = max_records;
+            for (source, lines) in sources.iter().enumerate() {
+                if source > 0 {
+                    loader.start_source("g.jsonl");
+                }
+                for line in *lines {
+                    loader.push_line(line);
+                }
+            }
+            loader.finish()
+        };
+        assert!(
+            pushed == reference,
+            "limit {max_records}: {:#?}\nand\n{:#?}",
+            pushed.1,
+            reference.1
+        );
+        for chunk in [1, 3, 64] {
+            for reversed in [false, true] {
+                let mut main = FactsLoader::new("f.jsonl");
+                main.max_records = max_records;
+                let mut parts = [main.part(), main.part()];
+                let mut taken = Vec::new();
+                let mut sent = 0;
+                for (source, lines) in sources.iter().enumerate() {
+                    if source > 0 {
+                        main.start_source("g.jsonl");
+                    }
+                    let source = u32::try_from(source).unwrap_or(0);
+                    for (n, lines) in lines.chunks(chunk).enumerate() {
+                        sent += 1;
+                        let Some(part) = parts.get_mut(sent % 2) else {
+                            continue;
+                        };
+                        for (k, text) in lines.iter().enumerate() {
+                            let line = u64::try_from(n * chunk + k + 1).unwrap_or(0);
+                            part.push_line_at(Origin { source, line }, text);
+                        }
+                        taken.push(part.take());
+                    }
+                }
+                if reversed {
+                    taken.reverse();
+                }
+                for part in taken {
+                    main.absorb(part);
+                }
+                let parted = main.finish();
+                assert!(
+                    parted == reference,
+                    "chunks of {chunk}, reversed {reversed}, limit {max_records}: {:#?}\nand\n{:#?}",
+                    parted.1,
+                    reference.1
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn parts_read_like_one_loader() {
+        let item = |i: usize, from: &str| {
+            format!(
+                r#"{{"kind":"item","party":"P{}","id":"i{}","category":"c","from":"{from}"}}"#,
+                i % 3,
+                i % 7
+            )
+        };
+        // Records, blank lines, errors, contradictions, a BOM (which only line 1 may have).
+        let mut lines = vec![format!("\u{feff}{}", item(0, "2001-01-01"))];
+        for i in 1..60 {
+            lines.push(match i % 6 {
+                0 => String::new(),
+                1 => "garbage".to_owned(),
+                2 => format!("\u{feff}{}", item(i, "2002-01-01")),
+                3 => item(i, "2003-01-01"),
+                _ => item(i, &format!("20{:02}-01-01", 10 + i)),
+            });
+        }
+        let more: Vec<String> = lines.iter().rev().cloned().collect();
+        for limit in [MAX_RECORDS, 1, 5, 17, 40, 45] {
+            check_parts(limit, &[&lines]);
+            check_parts(limit, &[&lines, &more]);
+        }
+        // Too many errors, with records between them; then the record limit at the same line.
+        let garbage: Vec<String> = (0..MAX_ERRORS * 5 / 2)
+            .map(|i| {
+                if i % 10 == 0 {
+                    item(i, "2001-01-01")
+                } else {
+                    "x".to_owned()
+                }
+            })
+            .collect();
+        check_parts(MAX_RECORDS, &[&garbage]);
+        check_parts(u64::try_from(MAX_ERRORS).unwrap_or(0), &[&garbage]);
+        // Lines too long, which are errors but not records.
+        let long = vec![
+            item(1, "2001-01-01"),
+            "x".repeat(MAX_LINE_BYTES + 1),
+            item(2, "2001-01-01"),
+        ];
+        check_parts(1, &[&long]);
+        check_parts(MAX_RECORDS, &[&long]);
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //! interned as [`Name`]s, so two million items share a handful of strings.
 
 mod error;
+mod fast;
 mod load;
 mod locate;
 mod normalize;
@@ -279,7 +280,8 @@ impl Declaration {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item {
     pub party: Name,
-    pub id: String,
+    /// Shared by successive records of the same item, as the loader reads them.
+    pub id: Arc<str>,
     pub category: Name,
     pub attributes: Attributes,
     pub location: Option<Point>,
@@ -301,7 +303,7 @@ impl Item {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     pub party: Name,
-    pub id: String,
+    pub id: Arc<str>,
     /// The record's `type`.
     pub event_type: Name,
     pub at: Instant,

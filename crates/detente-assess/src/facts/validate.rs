@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use super::{
     Area, AttrValue, Attributes, FactError, FactErrorKind, Facts, MAX_ERRORS, Name, Origin,
@@ -85,6 +86,53 @@ struct Check<'f> {
     vocab: &'f Vocabulary,
     errors: Vec<(Origin, FactError)>,
     overflow: bool,
+    /// Parties found valid.
+    parties: Passed,
+    /// Item categories with attribute sets found valid.
+    items: Passed,
+    /// Event types with attribute sets found valid.
+    events: Passed,
+}
+
+/// Interned names and attribute sets that passed a check, by address, so that the millions
+/// of records that repeat them are checked once per distinct allocation. Only successes
+/// are remembered, so every record with an error still reports it. The facts are borrowed
+/// for the whole check, so an address cannot be reused; the cache decides nothing but
+/// whether to check again.
+struct Passed {
+    /// Direct-mapped: a key may push out another, which is then merely checked again.
+    slots: Vec<Option<(usize, usize)>>,
+}
+
+impl Passed {
+    const SLOTS: usize = 256;
+
+    fn new() -> Passed {
+        Passed {
+            slots: vec![None; Passed::SLOTS],
+        }
+    }
+
+    fn key(name: &Name, attributes: Option<&Attributes>) -> (usize, usize) {
+        let name = Arc::as_ptr(name).cast::<u8>() as usize;
+        let attributes = attributes.map_or(0, |a| a.as_slice().as_ptr() as usize);
+        (name, attributes)
+    }
+
+    fn slot((a, b): (usize, usize)) -> usize {
+        let mixed = (a ^ b.rotate_left(17)).wrapping_mul(0x9e37_79b9_7f4a_7c15_u64 as usize);
+        (mixed >> 24) % Passed::SLOTS
+    }
+
+    fn contains(&self, key: (usize, usize)) -> bool {
+        self.slots.get(Passed::slot(key)) == Some(&Some(key))
+    }
+
+    fn insert(&mut self, key: (usize, usize)) {
+        if let Some(slot) = self.slots.get_mut(Passed::slot(key)) {
+            *slot = Some(key);
+        }
+    }
 }
 
 impl Check<'_> {
@@ -147,6 +195,19 @@ impl Check<'_> {
         self.name(origin, field, "parties", party, parties);
     }
 
+    /// [`Check::party`], once per distinct allocation that passes.
+    fn shared_party(&mut self, origin: Origin, field: &str, party: &Name) {
+        let key = Passed::key(party, None);
+        if self.parties.contains(key) {
+            return;
+        }
+        let before = self.errors.len();
+        self.party(origin, field, party);
+        if self.errors.len() == before && !self.overflow {
+            self.parties.insert(key);
+        }
+    }
+
     fn attributes(
         &mut self,
         origin: Origin,
@@ -155,7 +216,7 @@ impl Check<'_> {
         attributes: &Attributes,
     ) {
         for (name, value) in attributes.iter() {
-            let field = format!("attributes.{name}");
+            let field = || format!("attributes.{name}");
             let Some(expected) = schema.get(&**name) else {
                 let help = match did_you_mean(name, schema.keys().map(String::as_str)) {
                     Some(suggestion) => format!("did you mean `{suggestion}`?"),
@@ -169,7 +230,7 @@ impl Check<'_> {
                 self.push(
                     origin,
                     FactErrorKind::UnknownName,
-                    field,
+                    field(),
                     message,
                     Some(help),
                 );
@@ -202,7 +263,7 @@ impl Check<'_> {
                     type_help(expected, value),
                 ),
             };
-            self.push(origin, FactErrorKind::AttributeType, field, message, help);
+            self.push(origin, FactErrorKind::AttributeType, field(), message, help);
         }
     }
 
@@ -266,6 +327,9 @@ impl Facts {
             vocab,
             errors: Vec::new(),
             overflow: false,
+            parties: Passed::new(),
+            items: Passed::new(),
+            events: Passed::new(),
         };
         let categories = || vocab.categories.keys().map(String::as_str);
         let event_types = || vocab.event_types.keys().map(String::as_str);
@@ -284,7 +348,12 @@ impl Facts {
             }
         }
         for i in &self.items {
-            check.party(i.origin, "party", &i.party);
+            check.shared_party(i.origin, "party", &i.party);
+            let key = Passed::key(&i.category, Some(&i.attributes));
+            if check.items.contains(key) {
+                continue;
+            }
+            let before = check.errors.len();
             if check.name(
                 i.origin,
                 "category",
@@ -295,9 +364,17 @@ impl Facts {
             {
                 check.attributes(i.origin, &i.category, schema, &i.attributes);
             }
+            if check.errors.len() == before && !check.overflow {
+                check.items.insert(key);
+            }
         }
         for e in &self.events {
-            check.party(e.origin, "party", &e.party);
+            check.shared_party(e.origin, "party", &e.party);
+            let key = Passed::key(&e.event_type, Some(&e.attributes));
+            if check.events.contains(key) {
+                continue;
+            }
+            let before = check.errors.len();
             if check.name(
                 e.origin,
                 "type",
@@ -307,6 +384,9 @@ impl Facts {
             ) && let Some(schema) = vocab.event_types.get(&*e.event_type)
             {
                 check.attributes(e.origin, &e.event_type, schema, &e.attributes);
+            }
+            if check.errors.len() == before && !check.overflow {
+                check.events.insert(key);
             }
         }
         for n in &self.notifications {
