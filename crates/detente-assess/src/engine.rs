@@ -28,6 +28,8 @@ const NEAR_WINDOW_SECONDS: i64 = 24 * 3600;
 /// A seismic observation is explained by a declared explosion within this distance on the
 /// same UTC day.
 const EXPLAINED_WITHIN_KM: f64 = 50.0;
+/// The most fact ids one violation lists.
+const MAX_EVIDENCE_IDS: usize = 1000;
 /// Default magnitude–yield constants, used when the treaty has no `mb_a`/`mb_b` params.
 const DEFAULT_MB_A: f64 = 4.45;
 const DEFAULT_MB_B: f64 = 0.75;
@@ -859,17 +861,7 @@ impl<'t, 'f> Engine<'t, 'f> {
                 AggFunc::Sum => Value::from_num(series.sum_alive(t)),
             },
             Subject::Event => {
-                let from_exclusive = match &agg.window {
-                    Some(AggWindow::PerYear) => {
-                        let year_start = Date::new(at.date().year(), 1, 1)
-                            .map_or(i64::MIN, |d| d.start().unix_seconds());
-                        year_start - 1
-                    }
-                    Some(AggWindow::Over(d)) => {
-                        at.checked_sub(*d).map_or(i64::MIN, Instant::unix_seconds)
-                    }
-                    None => i64::MIN,
-                };
+                let from_exclusive = window_start_exclusive(agg, at);
                 let (lo, hi) = series.window(from_exclusive, t);
                 match agg.func {
                     AggFunc::Count => Value::Int(i64::try_from(hi - lo).unwrap_or(i64::MAX)),
@@ -1180,7 +1172,11 @@ impl<'t, 'f> Engine<'t, 'f> {
                         0,
                         Violation {
                             reason: "exceeds_bound",
-                            ids: declaration_ids(values, &used),
+                            ids: {
+                                let mut ids = declaration_ids(values, &used);
+                                ids.extend(self.counted_event_ids(party, at, &used, values));
+                                ids
+                            },
                             at: None,
                             detail: format!("{v} {} {b} does not hold", clause.op.symbol()),
                             evidence: BTreeMap::new(),
@@ -1196,6 +1192,68 @@ impl<'t, 'f> Engine<'t, 'f> {
                 finding.reason = Some(reason);
             }
         }
+    }
+
+    /// The ids of the events counted into the computed (not declared) quantities a limit
+    /// used, so a violation of a limit over events names them. Looked up only when a limit
+    /// is violated; at most [`MAX_EVIDENCE_IDS`].
+    fn counted_event_ids(
+        &self,
+        party: &str,
+        at: Instant,
+        used: &[String],
+        values: &Values<'t, 'f>,
+    ) -> Vec<String> {
+        let scope = self.const_scope();
+        let mut ids = Vec::new();
+        for name in used {
+            let computed = values
+                .get(name.as_str())
+                .is_some_and(|v| v.declared.is_none());
+            let Some(expr) = self
+                .quantities
+                .iter()
+                .find(|q| q.name == *name)
+                .and_then(|q| q.expr.as_ref())
+            else {
+                continue;
+            };
+            if !computed {
+                continue;
+            }
+            let mut aggregates = Vec::new();
+            aggregates_of(expr, &mut aggregates);
+            for agg in aggregates
+                .into_iter()
+                .filter(|a| a.subject == Subject::Event)
+            {
+                let from = window_start_exclusive(agg, at);
+                for event in &self.facts.events {
+                    let t = event.at.unix_seconds();
+                    if *event.party == *party
+                        && *event.event_type == *agg.target
+                        && t > from
+                        && t <= at.unix_seconds()
+                        && self.matches(
+                            &scope,
+                            agg.filter.as_ref(),
+                            agg.within.as_deref(),
+                            &event.attributes,
+                            event.location,
+                        )
+                    {
+                        ids.push(event.id.to_string());
+                        if ids.len() >= MAX_EVIDENCE_IDS {
+                            ids.sort();
+                            return ids;
+                        }
+                    }
+                }
+            }
+        }
+        ids.sort();
+        ids.dedup();
+        ids
     }
 
     /// The latest as-of date, among all `declare` provisions, whose delivery was due by `at`.
@@ -2131,6 +2189,20 @@ impl value::Scope for QuantityScope<'_, '_, '_> {
     }
     fn aggregate(&self, agg: &Aggregate) -> EvalResult {
         self.engine.aggregate_at(agg, self.party, self.at)
+    }
+}
+
+/// The instant (exclusive) where an event aggregate's window begins, for a window ending at
+/// `at`.
+fn window_start_exclusive(agg: &Aggregate, at: Instant) -> i64 {
+    match &agg.window {
+        Some(AggWindow::PerYear) => {
+            let year_start =
+                Date::new(at.date().year(), 1, 1).map_or(i64::MIN, |d| d.start().unix_seconds());
+            year_start - 1
+        }
+        Some(AggWindow::Over(d)) => at.checked_sub(*d).map_or(i64::MIN, Instant::unix_seconds),
+        None => i64::MIN,
     }
 }
 
