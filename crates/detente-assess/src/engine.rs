@@ -448,11 +448,10 @@ impl<'t, 'f> Engine<'t, 'f> {
         if let Some(name) = &options.interpretation
             && treaty.interpretation(name).is_none()
         {
-            let help = crate::suggest::did_you_mean(
+            let help = crate::suggest::did_you_mean_help(
                 name,
                 treaty.interpretations.iter().map(|i| i.id.as_str()),
-            )
-            .map(|s| format!("did you mean `{s}`?"));
+            );
             return Err(EngineError::UnknownInterpretation {
                 name: name.clone(),
                 help,
@@ -476,11 +475,10 @@ impl<'t, 'f> Engine<'t, 'f> {
         }
         for name in options.params.keys() {
             if treaty.param(name).is_none() {
-                let help = crate::suggest::did_you_mean(
+                let help = crate::suggest::did_you_mean_help(
                     name,
                     treaty.params.iter().map(|p| p.name.as_str()),
-                )
-                .map(|s| format!("did you mean `{s}`?"));
+                );
                 return Err(EngineError::UnknownParam {
                     name: name.clone(),
                     help,

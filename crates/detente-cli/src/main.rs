@@ -354,14 +354,11 @@ fn run(cli: Cli) -> Result<u8, Exit> {
 fn check_parties(setup: &Setup, loaded: &inputs::Loaded) -> Result<(), Exit> {
     for party in &setup.parties {
         if !loaded.treaty.parties.contains(party) {
-            let help = detente_lang::suggest::did_you_mean(
+            let help = detente_lang::suggest::did_you_mean_help(
                 party,
                 loaded.treaty.parties.iter().map(String::as_str),
             )
-            .map_or_else(
-                || format!("its parties are {}", loaded.treaty.parties.join(", ")),
-                |s| format!("did you mean `{s}`?"),
-            );
+            .unwrap_or_else(|| format!("its parties are {}", loaded.treaty.parties.join(", ")));
             return Err(Exit::invalid(format!(
                 "error: the treaty has no party `{party}`\n  help: {help}"
             )));

@@ -6,7 +6,7 @@
 use crate::ast::{self, ExprKind, ItemKind, ProvisionKind, StmtKind, Subject, TypeKind};
 use crate::diag::{Diagnostic, Span};
 use crate::model::{self, Expr, Type};
-use crate::suggest::did_you_mean;
+use crate::suggest::did_you_mean_help;
 use crate::time::{Date, Duration};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -434,8 +434,7 @@ impl Checker {
                                 q.name.span,
                             )
                             .maybe_help(
-                                did_you_mean(&q.name.name, names)
-                                    .map(|s| format!("did you mean `{s}`?")),
+                                did_you_mean_help(&q.name.name, names),
                             ),
                         );
                         continue;
@@ -916,10 +915,8 @@ impl Checker {
         if self.parties.contains(&p.name) {
             return true;
         }
-        let help = did_you_mean(&p.name, self.parties.iter().map(String::as_str)).map_or_else(
-            || format!("the parties are {}", list(&self.parties)),
-            |s| format!("did you mean `{s}`?"),
-        );
+        let help = did_you_mean_help(&p.name, self.parties.iter().map(String::as_str))
+            .unwrap_or_else(|| format!("the parties are {}", list(&self.parties)));
         self.error(
             Diagnostic::error("E0302", format!("unknown party `{}`", p.name), p.span).help(help),
         );
@@ -1268,20 +1265,17 @@ impl Checker {
                 name.name, name.name
             )
         } else {
-            did_you_mean(&name.name, own.keys().map(String::as_str)).map_or_else(
-                || {
-                    format!(
-                        "declare it with `{} {}`",
-                        if subject == Subject::Item {
-                            "category"
-                        } else {
-                            "event"
-                        },
-                        name.name
-                    )
-                },
-                |s| format!("did you mean `{s}`?"),
-            )
+            did_you_mean_help(&name.name, own.keys().map(String::as_str)).unwrap_or_else(|| {
+                format!(
+                    "declare it with `{} {}`",
+                    if subject == Subject::Item {
+                        "category"
+                    } else {
+                        "event"
+                    },
+                    name.name
+                )
+            })
         };
         self.error(
             Diagnostic::error(
@@ -1298,10 +1292,8 @@ impl Checker {
         if self.zones.contains_key(&z.name) {
             return Some(z.name.clone());
         }
-        let help = did_you_mean(&z.name, self.zones.keys().map(String::as_str)).map_or_else(
-            || format!("declare it with `zone {} = file \"…\"`", z.name),
-            |s| format!("did you mean `{s}`?"),
-        );
+        let help = did_you_mean_help(&z.name, self.zones.keys().map(String::as_str))
+            .unwrap_or_else(|| format!("declare it with `zone {} = file \"…\"`", z.name));
         self.error(
             Diagnostic::error("E0302", format!("unknown zone `{}`", z.name), z.span).help(help),
         );
@@ -1359,17 +1351,14 @@ impl Checker {
                         {
                             Some(f) => stating.push(*f),
                             None => {
-                                let help = did_you_mean(
+                                let help = did_you_mean_help(
                                     &field.name,
                                     model::NotifyField::ALL.iter().map(|f| f.name()),
                                 )
-                                .map_or_else(
-                                    || {
-                                        "the fields are `window`, `launch_area` and `impact_area`"
-                                            .to_owned()
-                                    },
-                                    |s| format!("did you mean `{s}`?"),
-                                );
+                                .unwrap_or_else(|| {
+                                    "the fields are `window`, `launch_area` and `impact_area`"
+                                        .to_owned()
+                                });
                                 self.error(
                                     Diagnostic::error(
                                         "E0302",
@@ -1448,11 +1437,10 @@ impl Checker {
                             );
                             ok = false;
                         } else {
-                            let help = did_you_mean(
+                            let help = did_you_mean_help(
                                 &name.name,
                                 self.quantities.keys().map(String::as_str),
-                            )
-                            .map(|s| format!("did you mean `{s}`?"));
+                            );
                             self.error(
                                 Diagnostic::error(
                                     "E0302",
@@ -1469,14 +1457,10 @@ impl Checker {
                 StmtKind::AsOf(dates) => {
                     for (day, month) in dates {
                         let Some(m) = month_number(&month.name) else {
-                            let help = did_you_mean(&month.name, MONTHS.iter().copied())
-                                .map_or_else(
-                                    || {
-                                        "write the month's English name, as in `1 January`"
-                                            .to_owned()
-                                    },
-                                    |s| format!("did you mean `{s}`?"),
-                                );
+                            let help = did_you_mean_help(&month.name, MONTHS.iter().copied())
+                                .unwrap_or_else(|| {
+                                    "write the month's English name, as in `1 January`".to_owned()
+                                });
                             self.error(
                                 Diagnostic::error(
                                     "E0307",
@@ -1651,7 +1635,7 @@ impl Checker {
                     "`{name}` starts a statement: is the expression before it unfinished?"
                 ))
             } else {
-                did_you_mean(name, candidates).map(|s| format!("did you mean `{s}`?"))
+                did_you_mean_help(name, candidates)
             };
             (format!("unknown {what} `{name}`"), help)
         };
@@ -1893,11 +1877,10 @@ impl Checker {
                     {
                         return Some(Type::Bool);
                     }
-                    let help = did_you_mean(&g.name, self.groups.keys().map(String::as_str))
-                        .map_or_else(
-                            || format!("declare it with `group {} = {{ \"…\" }}`", g.name),
-                            |s| format!("did you mean `{s}`?"),
-                        );
+                    let help = did_you_mean_help(&g.name, self.groups.keys().map(String::as_str))
+                        .unwrap_or_else(|| {
+                            format!("declare it with `group {} = {{ \"…\" }}`", g.name)
+                        });
                     self.error(
                         Diagnostic::error("E0302", format!("unknown group `{}`", g.name), g.span)
                             .help(help),
@@ -1960,15 +1943,12 @@ impl Checker {
         } else {
             let mut names: Vec<&str> = self.categories.keys().map(String::as_str).collect();
             names.extend(self.event_types.keys().map(String::as_str));
-            let help = did_you_mean(&target.name, names).map_or_else(
-                || {
-                    format!(
-                        "declare it with `category {}` or `event {}`",
-                        target.name, target.name
-                    )
-                },
-                |s| format!("did you mean `{s}`?"),
-            );
+            let help = did_you_mean_help(&target.name, names).unwrap_or_else(|| {
+                format!(
+                    "declare it with `category {}` or `event {}`",
+                    target.name, target.name
+                )
+            });
             self.error(
                 Diagnostic::error(
                     "E0302",
@@ -2003,9 +1983,9 @@ impl Checker {
                     ok = false;
                 }
                 None => {
-                    let help = did_you_mean(&attr.name, kind.attrs.iter().map(|(n, _)| n.as_str()))
-                        .map_or_else(
-                            || {
+                    let help =
+                        did_you_mean_help(&attr.name, kind.attrs.iter().map(|(n, _)| n.as_str()))
+                            .unwrap_or_else(|| {
                                 format!(
                                     "the attributes of `{}` are {}",
                                     kind.name,
@@ -2017,9 +1997,7 @@ impl Checker {
                                             .collect::<Vec<_>>()
                                     )
                                 )
-                            },
-                            |s| format!("did you mean `{s}`?"),
-                        );
+                            });
                     self.error(
                         Diagnostic::error(
                             "E0305",
@@ -2102,10 +2080,8 @@ impl Checker {
     }
 
     fn enum_value_error(&mut self, value: &str, span: Span, values: &[String]) {
-        let help = did_you_mean(value, values.iter().map(String::as_str)).map_or_else(
-            || format!("the values are {}", list(values)),
-            |s| format!("did you mean `{s}`?"),
-        );
+        let help = did_you_mean_help(value, values.iter().map(String::as_str))
+            .unwrap_or_else(|| format!("the values are {}", list(values)));
         self.error(
             Diagnostic::error(
                 "E0304",

@@ -549,10 +549,10 @@ impl Parser {
                     ));
                 }
                 if d.help.is_none() {
-                    d = d.maybe_help(
-                        crate::suggest::did_you_mean(&word, ITEM_KEYWORDS.iter().copied())
-                            .map(|s| format!("did you mean `{s}`?")),
-                    );
+                    d = d.maybe_help(crate::suggest::did_you_mean_help(
+                        &word,
+                        ITEM_KEYWORDS.iter().copied(),
+                    ));
                 }
                 if d.help.is_none() {
                     d = d.help(

@@ -13,6 +13,15 @@ const MAX_NAME_CHARS: usize = 128;
 /// A prefix match needs at least this many characters in the shorter name.
 const MIN_PREFIX_CHARS: usize = 3;
 
+/// The help line for an unknown name: "did you mean `x`?" for the closest candidate, if
+/// any is close enough.
+pub fn did_you_mean_help<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    did_you_mean(name, candidates).map(|s| format!("did you mean `{s}`?"))
+}
+
 /// The candidate most likely meant by `name`, if any is close enough.
 pub fn did_you_mean<'a>(
     name: &str,
