@@ -105,6 +105,13 @@ pub fn findings_table(report: &Report, color: bool) -> String {
     out
 }
 
+/// Appends one CSV record, quoting fields that need it.
+fn push_csv_row(out: &mut String, fields: &[String]) {
+    let quoted: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+    out.push_str(&quoted.join(","));
+    out.push('\n');
+}
+
 fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\n']) {
         format!("\"{}\"", text.replace('"', "\"\""))
@@ -133,9 +140,7 @@ pub fn findings_csv(report: &Report) -> String {
             reasons.join(";"),
             ids.join(";"),
         ];
-        let row: Vec<String> = row.iter().map(|x| csv_field(x)).collect();
-        out.push_str(&row.join(","));
-        out.push('\n');
+        push_csv_row(&mut out, &row);
     }
     out
 }
@@ -178,9 +183,7 @@ pub fn timeline_csv(timeline: &Timeline) -> String {
             num(p.bound),
             num(p.margin),
         ];
-        let row: Vec<String> = row.iter().map(|x| csv_field(x)).collect();
-        out.push_str(&row.join(","));
-        out.push('\n');
+        push_csv_row(&mut out, &row);
     }
     out
 }
@@ -236,9 +239,7 @@ pub fn plan_csv(plans: &[Plan]) -> String {
                 m.days_left.to_string(),
                 m.per_year.to_string(),
             ];
-            let row: Vec<String> = row.iter().map(|x| csv_field(x)).collect();
-            out.push_str(&row.join(","));
-            out.push('\n');
+            push_csv_row(&mut out, &row);
         }
     }
     out
