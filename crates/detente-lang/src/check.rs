@@ -139,31 +139,8 @@ impl Checker {
                         }
                     }
                 }
-                ItemKind::Category(decl) => {
-                    let kind = self.kind_decl(decl);
-                    if let Some(first) = self.categories.get(&decl.name.name) {
-                        let _ = first;
-                        let first_span = self.kind_span(treaty, &decl.name.name, true);
-                        self.duplicate("category", &decl.name.name, decl.name.span, first_span);
-                    } else if self.event_types.contains_key(&decl.name.name) {
-                        let first_span = self.kind_span(treaty, &decl.name.name, false);
-                        self.duplicate("name", &decl.name.name, decl.name.span, first_span);
-                    } else {
-                        self.categories.insert(decl.name.name.clone(), kind);
-                    }
-                }
-                ItemKind::EventType(decl) => {
-                    let kind = self.kind_decl(decl);
-                    if self.event_types.contains_key(&decl.name.name) {
-                        let first_span = self.kind_span(treaty, &decl.name.name, false);
-                        self.duplicate("event type", &decl.name.name, decl.name.span, first_span);
-                    } else if self.categories.contains_key(&decl.name.name) {
-                        let first_span = self.kind_span(treaty, &decl.name.name, true);
-                        self.duplicate("name", &decl.name.name, decl.name.span, first_span);
-                    } else {
-                        self.event_types.insert(decl.name.name.clone(), kind);
-                    }
-                }
+                ItemKind::Category(decl) => self.register_kind(treaty, decl, true),
+                ItemKind::EventType(decl) => self.register_kind(treaty, decl, false),
                 ItemKind::Zone(decl) => {
                     if let Some(first) = self.zones.get(&decl.name.name).copied() {
                         self.duplicate("zone", &decl.name.name, decl.name.span, first);
@@ -480,6 +457,30 @@ impl Checker {
             }
         }
         out
+    }
+
+    /// Records a category (or an event type): the two share one namespace, since counts
+    /// name either.
+    fn register_kind(&mut self, treaty: &ast::Treaty, decl: &ast::KindDecl, category: bool) {
+        let kind = self.kind_decl(decl);
+        let name = &decl.name.name;
+        let (own, other) = if category {
+            (&self.categories, &self.event_types)
+        } else {
+            (&self.event_types, &self.categories)
+        };
+        let what = if category { "category" } else { "event type" };
+        if own.contains_key(name) {
+            let first = self.kind_span(treaty, name, category);
+            self.duplicate(what, name, decl.name.span, first);
+        } else if other.contains_key(name) {
+            let first = self.kind_span(treaty, name, !category);
+            self.duplicate("name", name, decl.name.span, first);
+        } else if category {
+            self.categories.insert(name.clone(), kind);
+        } else {
+            self.event_types.insert(name.clone(), kind);
+        }
     }
 
     fn kind_span(&self, treaty: &ast::Treaty, name: &str, category: bool) -> Span {

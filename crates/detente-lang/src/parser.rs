@@ -460,51 +460,27 @@ impl Parser {
                 ));
             }
         };
+        // Every statement starts with its keyword: consume it once the keyword is known.
+        if ITEM_KEYWORDS.contains(&word.as_str()) {
+            self.bump();
+        }
         let kind = match word.as_str() {
             "parties" => {
-                self.bump();
                 let mut parties = vec![self.ident("a party code")?];
                 while self.eat(&TokenKind::Comma) {
                     parties.push(self.ident("a party code")?);
                 }
                 ItemKind::Parties(parties)
             }
-            "signed" => {
-                self.bump();
-                ItemKind::Signed(self.expr()?)
-            }
-            "in_force" => {
-                self.bump();
-                ItemKind::InForce(self.expr()?)
-            }
-            "expires" => {
-                self.bump();
-                ItemKind::Expires(self.expr()?)
-            }
-            "param" => {
-                self.bump();
-                ItemKind::Param(self.param()?)
-            }
-            "category" => {
-                self.bump();
-                ItemKind::Category(self.kind_decl("a category name")?)
-            }
-            "event" => {
-                self.bump();
-                ItemKind::EventType(self.kind_decl("an event type name")?)
-            }
-            "quantity" => {
-                self.bump();
-                ItemKind::Quantity(self.quantity()?)
-            }
-            "zone" => {
-                self.bump();
-                ItemKind::Zone(self.zone()?)
-            }
-            "group" => {
-                self.bump();
-                ItemKind::Group(self.group()?)
-            }
+            "signed" => ItemKind::Signed(self.expr()?),
+            "in_force" => ItemKind::InForce(self.expr()?),
+            "expires" => ItemKind::Expires(self.expr()?),
+            "param" => ItemKind::Param(self.param()?),
+            "category" => ItemKind::Category(self.kind_decl("a category name")?),
+            "event" => ItemKind::EventType(self.kind_decl("an event type name")?),
+            "quantity" => ItemKind::Quantity(self.quantity()?),
+            "zone" => ItemKind::Zone(self.zone()?),
+            "group" => ItemKind::Group(self.group()?),
             "limit" | "objective" | "ban" | "notify" | "declare" => {
                 let kind = match word.as_str() {
                     "limit" => ProvisionKind::Limit,
@@ -513,20 +489,15 @@ impl Parser {
                     "notify" => ProvisionKind::Notify,
                     _ => ProvisionKind::Declare,
                 };
-                self.bump();
                 ItemKind::Provision(self.provision(kind)?)
             }
             "deferred" => {
-                self.bump();
                 let id = self.id("an id for the deferred issue")?;
                 let title = self.string();
                 let note = self.string();
                 ItemKind::Deferred(Deferred { id, title, note })
             }
-            "interpretation" => {
-                self.bump();
-                ItemKind::Interpretation(self.interpretation()?)
-            }
+            "interpretation" => ItemKind::Interpretation(self.interpretation()?),
             _ => {
                 let span = self.span();
                 let mut d = Diagnostic::error(
