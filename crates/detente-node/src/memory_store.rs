@@ -1,0 +1,1 @@
+//! An in-memory [`crate::store::Store`] (filled in by the store work).
