@@ -741,7 +741,7 @@ mod tests {
             checked.diagnostics
         );
         let treaty = checked.treaty.unwrap();
-        let errors = loaded.validate(&crate::inputs::vocabulary(&treaty));
+        let errors = loaded.validate(&detente_assess::facts::Vocabulary::of_treaty(&treaty));
         assert!(errors.is_empty(), "{errors:?}");
         // The engine's monthly values are the generator's own series, and some exceed
         // their ceiling.

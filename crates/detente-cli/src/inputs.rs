@@ -94,7 +94,11 @@ pub fn repo_root() -> PathBuf {
 }
 
 pub fn load(setup: &Setup, color: bool) -> Result<Loaded, Exit> {
-    let (source, name) = read_text(&setup.treaty)?;
+    let treaty_path = setup
+        .treaty
+        .as_deref()
+        .ok_or_else(|| Exit::invalid("error: `--treaty FILE` or `--node DIR` is required"))?;
+    let (source, name) = read_text(treaty_path)?;
     let checked = detente_lang::check_source(&source);
     let errors: Vec<_> = checked
         .diagnostics
@@ -109,8 +113,7 @@ pub fn load(setup: &Setup, color: bool) -> Result<Loaded, Exit> {
         };
         return Err(Exit::invalid(message));
     };
-    let base = setup
-        .treaty
+    let base = treaty_path
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
@@ -125,7 +128,7 @@ pub fn load(setup: &Setup, color: bool) -> Result<Loaded, Exit> {
             zones.insert(zone.name.clone(), shape);
         }
     }
-    let vocabulary = vocabulary(&treaty);
+    let vocabulary = Vocabulary::of_treaty(&treaty);
     let (loader, inputs) = read_facts(&setup.facts, &vocabulary)?;
     let (facts, mut errors) = match loader {
         // Items and the other records are put in order side by side.
@@ -435,48 +438,6 @@ fn count_newlines(bytes: &[u8]) -> usize {
     }
     total = total.wrapping_add(sum(lanes));
     total.wrapping_add(words.remainder().iter().filter(|&&b| b == b'\n').count())
-}
-
-/// The names facts may use, taken from the checked treaty.
-pub fn vocabulary(treaty: &Treaty) -> Vocabulary {
-    use detente_assess::facts::AttrType;
-    use detente_lang::model::Type;
-    let attrs = |kind: &detente_lang::model::Kind| {
-        kind.attrs
-            .iter()
-            .map(|(n, t)| {
-                let t = match t {
-                    Type::Bool => AttrType::Bool,
-                    Type::Int => AttrType::Int,
-                    Type::Decimal => AttrType::Decimal,
-                    Type::Enum(values) => AttrType::Enum(values.clone()),
-                    _ => AttrType::Text,
-                };
-                (n.clone(), t)
-            })
-            .collect()
-    };
-    Vocabulary {
-        parties: treaty.parties.clone(),
-        categories: treaty
-            .categories
-            .iter()
-            .map(|k| (k.name.clone(), attrs(k)))
-            .collect(),
-        event_types: treaty
-            .event_types
-            .iter()
-            .map(|k| (k.name.clone(), attrs(k)))
-            .collect(),
-        declarable_quantities: treaty
-            .quantities
-            .iter()
-            .filter(|q| q.declarable)
-            .map(|q| q.name.clone())
-            .collect(),
-        provisions: treaty.provisions.iter().map(|p| p.id.clone()).collect(),
-        zones: treaty.zones.iter().map(|z| z.name.clone()).collect(),
-    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod chart;
 #[path = "gen.rs"] // `gen` is a reserved word in Rust 2024
 mod generator;
 mod inputs;
+mod node_cmd;
 mod render;
 mod tables;
 
@@ -16,7 +17,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use detente_assess::engine::Engine;
 use detente_lang::time::{Date, Duration, Instant, TimeUnit};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Exit codes (DESIGN.md, "Contracts").
@@ -98,6 +99,73 @@ enum Command {
     },
     /// Generate a CFE-scale treaty and facts file for the benchmark (deterministic).
     Gen(generator::GenArgs),
+    /// Make a node key in a data folder and print its public key (for the network file).
+    Keygen {
+        #[command(flatten)]
+        data: node_cmd::DataDir,
+    },
+    /// Create a node: a data folder for one party's log and its mirrors of the others.
+    Init {
+        /// The treaty the network runs.
+        #[arg(long)]
+        treaty: PathBuf,
+        /// The party this node speaks for.
+        #[arg(long)]
+        party: String,
+        /// The network file: every party, its node URL and its node key.
+        #[arg(long)]
+        network: PathBuf,
+        #[command(flatten)]
+        data: node_cmd::DataDir,
+    },
+    /// Append this party's own facts (JSON Lines) to its log.
+    Submit {
+        #[command(flatten)]
+        data: node_cmd::DataDir,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Mirror every other party's log once: fetch, check, store, cosign.
+    Sync {
+        #[command(flatten)]
+        data: node_cmd::DataDir,
+    },
+    /// Run the node: its HTTP API and peer endpoints, mirroring the others continuously.
+    Serve {
+        #[command(flatten)]
+        data: node_cmd::DataDir,
+        /// Listen here instead of the address in node.toml (`host:port`).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Milliseconds between mirroring rounds (failures back off up to a minute).
+        #[arg(long, default_value_t = 2000)]
+        sync_every_ms: u64,
+    },
+    /// Inspect and verify the logs a node holds.
+    #[command(subcommand)]
+    Log(node_cmd::LogCommand),
+    /// Write a receipt for an entry: the entry and its C2SP tlog-proof, checkable offline.
+    Receipt {
+        #[command(flatten)]
+        data: node_cmd::DataDir,
+        /// The entry's index in the log.
+        index: u64,
+        /// Whose log (default: this node's own).
+        #[arg(long)]
+        party: Option<String>,
+        /// Write PATH.proof and PATH.entry.
+        #[arg(long, value_name = "PATH")]
+        out: PathBuf,
+    },
+    /// Check a receipt offline against the keys of a network file.
+    VerifyReceipt {
+        #[arg(long)]
+        proof: PathBuf,
+        #[arg(long)]
+        entry: PathBuf,
+        #[arg(long)]
+        network: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -116,11 +184,14 @@ enum Format {
 #[derive(Debug, Args)]
 struct Setup {
     /// The treaty file.
-    #[arg(long)]
-    treaty: PathBuf,
+    #[arg(long, required_unless_present = "node", conflicts_with = "node")]
+    treaty: Option<PathBuf>,
     /// A facts file in JSON Lines (repeatable).
-    #[arg(long = "facts")]
+    #[arg(long = "facts", conflicts_with = "node")]
     facts: Vec<PathBuf>,
+    /// Read the treaty and the facts from a node's logs (its data folder) instead.
+    #[arg(long, value_name = "DIR")]
+    node: Option<PathBuf>,
     /// Only this party (repeatable); all parties by default.
     #[arg(long = "party")]
     parties: Vec<String>,
@@ -249,7 +320,7 @@ fn run(cli: Cli) -> Result<u8, Exit> {
         }
         Command::Assess { setup, at, output } => {
             let at = parse_instant(&at, "--at")?;
-            let loaded = inputs::load(&setup, color)?;
+            let loaded = load(&setup, color)?;
             check_parties(&setup, &loaded)?;
             let engine = loaded.engine(&setup)?;
             let mut report = engine.assess(at);
@@ -289,7 +360,7 @@ fn run(cli: Cli) -> Result<u8, Exit> {
                 )));
             }
             let every = parse_duration(&every)?;
-            let loaded = inputs::load(&setup, color)?;
+            let loaded = load(&setup, color)?;
             check_parties(&setup, &loaded)?;
             let engine = loaded.engine(&setup)?;
             let mut timeline = engine.timeline(from, to, every);
@@ -318,7 +389,7 @@ fn run(cli: Cli) -> Result<u8, Exit> {
         }
         Command::Plan { setup, at, output } => {
             let at = parse_instant(&at, "--at")?;
-            let loaded = inputs::load(&setup, color)?;
+            let loaded = load(&setup, color)?;
             let engine = loaded.engine(&setup)?;
             let parties: Vec<String> = if setup.parties.is_empty() {
                 loaded.treaty.parties.clone()
@@ -347,6 +418,40 @@ fn run(cli: Cli) -> Result<u8, Exit> {
         }
         Command::Demo { chart, no_serve: _ } => demo(chart, color),
         Command::Gen(args) => generator::run(&args),
+        Command::Keygen { data } => node_cmd::keygen(&data),
+        Command::Init {
+            treaty,
+            party,
+            network,
+            data,
+        } => node_cmd::init(&treaty, &party, &network, &data),
+        Command::Submit { data, files } => node_cmd::submit(&data, &files),
+        Command::Sync { data } => node_cmd::sync(&data),
+        Command::Serve {
+            data,
+            listen,
+            sync_every_ms,
+        } => node_cmd::serve(&data, listen.as_deref(), sync_every_ms),
+        Command::Log(command) => node_cmd::log(&command),
+        Command::Receipt {
+            data,
+            index,
+            party,
+            out,
+        } => node_cmd::receipt(&data, party.as_deref(), index, &out),
+        Command::VerifyReceipt {
+            proof,
+            entry,
+            network,
+        } => node_cmd::verify_receipt_cmd(&proof, &entry, &network),
+    }
+}
+
+/// The treaty and facts a command names: files, or a node's logs.
+fn load(setup: &Setup, color: bool) -> Result<inputs::Loaded, Exit> {
+    match &setup.node {
+        Some(dir) => node_cmd::load_from_node(dir),
+        None => inputs::load(setup, color),
     }
 }
 
@@ -430,19 +535,23 @@ fn write_chart(
 fn demo(chart_path: Option<PathBuf>, color: bool) -> Result<u8, Exit> {
     let root = inputs::repo_root();
     let setup = Setup {
-        treaty: root.join("treaties/carter-1977.treaty"),
+        treaty: Some(root.join("treaties/carter-1977.treaty")),
         facts: vec![root.join("scenarios/carter-1977/facts.jsonl")],
+        node: None,
         parties: Vec::new(),
         set: Vec::new(),
         assume_in_force: None,
         interpretation: None,
         error_format: ErrorFormat::Human,
     };
-    let loaded = inputs::load(&setup, color)?;
+    let loaded = load(&setup, color)?;
     let engine = loaded.engine(&setup)?;
     let tty = std::io::stdout().is_terminal();
     println!("detente demo: the framework of President Carter's letter of 4 March 1977");
-    println!("treaty  {}", setup.treaty.display());
+    println!(
+        "treaty  {}",
+        setup.treaty.as_deref().unwrap_or(Path::new("")).display()
+    );
     println!(
         "facts   {}",
         setup

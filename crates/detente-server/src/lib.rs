@@ -1,1 +1,452 @@
-//! detente's HTTP server.
+//! detente's HTTP server: the peer endpoints other nodes mirror and cosign through, and
+//! the JSON API (`/api/v1`).
+//!
+//! Peer endpoints (`/peer/v1/…`) answer only requests signed by a node key of the network
+//! file (see `detente_node::auth`). The API's reads are open; submission needs the
+//! operator token of the data folder.
+//!
+//! Every error is JSON of one shape: `{"error": {"status": 400, "code": "…", "message":
+//! "…"}}`.
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use detente_assess::engine::Options;
+use detente_lang::time::{Date, Instant};
+use detente_node::auth::{AuthError, RequestVerifier, Sender};
+use detente_node::node::NodeError;
+use detente_node::peer::{
+    CosignatureBody, EntriesBody, MirroredCheckpoint, MirrorsBody, encode_hashes,
+};
+use detente_node::{Node, Store};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// Largest request body on peer endpoints, in bytes.
+pub const MAX_PEER_BODY: usize = 64 * 1024;
+/// Largest submission body, in bytes.
+pub const MAX_SUBMIT_BODY: usize = 64 * 1024 * 1024;
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct AppState<S: Store> {
+    pub node: Arc<Node<S>>,
+    verifier: RequestVerifier,
+    /// SHA-256 (hex) of the operator token; `None` refuses every submission.
+    operator_token_sha256: Option<String>,
+}
+
+impl<S: Store> AppState<S> {
+    pub fn new(node: Arc<Node<S>>, operator_token_sha256: Option<String>) -> AppState<S> {
+        let verifier = RequestVerifier::new(node.network(), node.origin());
+        AppState {
+            node,
+            verifier,
+            operator_token_sha256,
+        }
+    }
+}
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(code = self.code, message = %self.message, "request failed");
+        } else {
+            tracing::warn!(status = self.status.as_u16(), code = self.code, message = %self.message, "request refused");
+        }
+        let body = serde_json::json!({
+            "error": {"status": self.status.as_u16(), "code": self.code, "message": self.message}
+        });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<NodeError> for ApiError {
+    fn from(e: NodeError) -> ApiError {
+        match &e {
+            NodeError::Rejected(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "rejected", e.to_string())
+            }
+            NodeError::NotFound(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
+            }
+            NodeError::Store(detente_node::StoreError::Conflict { .. }) => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
+            }
+            _ => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string())
+    }
+}
+
+/// The router of one node.
+pub fn router<S: Store>(state: Arc<AppState<S>>) -> Router {
+    let peer = Router::new()
+        .route("/peer/v1/checkpoint", get(peer_checkpoint::<S>))
+        .route("/peer/v1/entries", get(peer_entries::<S>))
+        .route("/peer/v1/consistency", get(peer_consistency::<S>))
+        .route("/peer/v1/inclusion", get(peer_inclusion::<S>))
+        .route("/peer/v1/cosignature", post(peer_cosignature::<S>))
+        .route("/peer/v1/mirrors", get(peer_mirrors::<S>))
+        .layer(DefaultBodyLimit::max(MAX_PEER_BODY));
+    let api = Router::new()
+        .route("/api/v1/report", get(api_report::<S>))
+        .route("/api/v1/log", get(api_log::<S>))
+        .route("/api/v1/receipt", get(api_receipt::<S>))
+        .route(
+            "/api/v1/submit",
+            post(api_submit::<S>).layer(DefaultBodyLimit::max(MAX_SUBMIT_BODY)),
+        )
+        .route("/healthz", get(|| async { "ok\n" }));
+    peer.merge(api)
+        .fallback(|uri: Uri| async move {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no endpoint {}", uri.path()),
+            )
+        })
+        .with_state(state)
+}
+
+/// Checks a peer request's signature.
+fn authenticate<S: Store>(
+    state: &AppState<S>,
+    headers: &HeaderMap,
+    method: &Method,
+    uri: &Uri,
+    body: &[u8],
+) -> Result<Sender, ApiError> {
+    let path = uri
+        .path_and_query()
+        .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned());
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    Ok(state.verifier.verify(
+        header,
+        method.as_str(),
+        &path,
+        body,
+        state.node.clock().now_secs(),
+    )?)
+}
+
+async fn peer_checkpoint<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    method: Method,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    authenticate(&state, &headers, &method, &uri, b"")?;
+    let note = state
+        .node
+        .checkpoint_with_cosignatures(state.node.origin())
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "empty_log",
+                "this node's log is empty",
+            )
+        })?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Range {
+    from: u64,
+    to: u64,
+}
+
+async fn peer_entries<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    method: Method,
+    uri: Uri,
+    range: Result<Query<Range>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<EntriesBody>, ApiError> {
+    authenticate(&state, &headers, &method, &uri, b"")?;
+    let Query(range) = range.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    if range.to < range.from {
+        return Err(ApiError::bad_request(format!(
+            "`to` ({}) is before `from` ({})",
+            range.to, range.from
+        )));
+    }
+    let entries = state
+        .node
+        .entries(state.node.origin(), range.from, range.to)
+        .await?;
+    Ok(Json(EntriesBody {
+        entries: entries.iter().map(|e| BASE64.encode(e)).collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Sizes {
+    old: u64,
+    new: u64,
+}
+
+async fn peer_consistency<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    method: Method,
+    uri: Uri,
+    sizes: Result<Query<Sizes>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    authenticate(&state, &headers, &method, &uri, b"")?;
+    let Query(sizes) = sizes.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let proof = state
+        .node
+        .consistency_proof(state.node.origin(), sizes.old, sizes.new)
+        .await?;
+    Ok(Json(encode_hashes(&proof)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InclusionQuery {
+    index: u64,
+    size: u64,
+}
+
+async fn peer_inclusion<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    method: Method,
+    uri: Uri,
+    query: Result<Query<InclusionQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    authenticate(&state, &headers, &method, &uri, b"")?;
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let proof = state
+        .node
+        .inclusion_proof(state.node.origin(), query.index, query.size)
+        .await?;
+    Ok(Json(encode_hashes(&proof)).into_response())
+}
+
+async fn peer_cosignature<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let sender = authenticate(&state, &headers, &method, &uri, &body)?;
+    let body: CosignatureBody = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            format!("cosignature body: {e}"),
+        )
+    })?;
+    let new = state
+        .node
+        .receive_cosignature(&sender.party, body.size, &body.line)
+        .await?;
+    Ok(Json(serde_json::json!({"new": new})).into_response())
+}
+
+async fn peer_mirrors<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    method: Method,
+    uri: Uri,
+) -> Result<Json<MirrorsBody>, ApiError> {
+    authenticate(&state, &headers, &method, &uri, b"")?;
+    let logs = state
+        .node
+        .mirrored_checkpoints()
+        .await?
+        .into_iter()
+        .map(|(origin, checkpoint)| MirroredCheckpoint { origin, checkpoint })
+        .collect();
+    Ok(Json(MirrorsBody { logs }))
+}
+
+/// `/api/v1/report` query: `at` (required), `interpretation`, `assume_in_force`, and
+/// `set` as `name=value` (repeatable, comma-separated).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportQuery {
+    at: Option<String>,
+    interpretation: Option<String>,
+    assume_in_force: Option<String>,
+    set: Option<String>,
+}
+
+async fn api_report<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let at_text = query.at.ok_or_else(|| {
+        ApiError::bad_request(
+            "`at` is required: a date (1980-01-01) or an instant in UTC (1980-01-01T12:00:00Z)",
+        )
+    })?;
+    let at = Instant::parse(&at_text).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "at: `{at_text}` is not a date (1980-01-01) or an instant in UTC (1980-01-01T12:00:00Z)"
+        ))
+    })?;
+    let mut options = Options {
+        interpretation: query.interpretation,
+        ..Options::default()
+    };
+    if let Some(date) = query.assume_in_force {
+        options.assume_in_force = Some(Date::parse(&date).ok_or_else(|| {
+            ApiError::bad_request(format!("assume_in_force: `{date}` is not a date"))
+        })?);
+    }
+    for assignment in query.set.iter().flat_map(|s| s.split(',')) {
+        let (name, value) = assignment.split_once('=').ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "set: `{assignment}` is not an assignment; write `set=sdv_ceiling=2000`"
+            ))
+        })?;
+        options
+            .params
+            .insert(name.trim().to_owned(), value.trim().to_owned());
+    }
+    let report = state.node.report(at, &options).await.map_err(|e| match e {
+        NodeError::Rejected(_) => ApiError::bad_request(e.to_string()),
+        other => other.into(),
+    })?;
+    let mut body = serde_json::to_vec_pretty(&report)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    body.push(b'\n');
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+async fn api_log<S: Store>(State(state): State<Arc<AppState<S>>>) -> Result<Response, ApiError> {
+    let logs: Vec<_> = state
+        .node
+        .log_heads()
+        .await
+        .into_iter()
+        .map(|(origin, size, root, frozen)| {
+            serde_json::json!({
+                "origin": origin,
+                "size": size,
+                "root": detente_node::home::hex(&root),
+                "frozen": frozen,
+            })
+        })
+        .collect();
+    let equivocations: Vec<_> = state
+        .node
+        .equivocations()
+        .await?
+        .into_iter()
+        .map(|e| {
+            serde_json::json!({
+                "origin": e.origin,
+                "detail": e.detail,
+                "held_checkpoint": e.held_note,
+                "conflicting_checkpoint": e.conflicting_note,
+                "detected_at_ms": e.detected_at_ms,
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({
+        "party": state.node.party(),
+        "origin": state.node.origin(),
+        "logs": logs,
+        "mirrors": state.node.mirror_health(),
+        "equivocations": equivocations,
+    }))
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReceiptQuery {
+    origin: Option<String>,
+    index: u64,
+}
+
+async fn api_receipt<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    query: Result<Query<ReceiptQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let origin = query
+        .origin
+        .unwrap_or_else(|| state.node.origin().to_owned());
+    let (entry, receipt) = state.node.receipt(&origin, query.index).await?;
+    Ok(Json(serde_json::json!({
+        "origin": origin,
+        "index": query.index,
+        "entry": BASE64.encode(entry),
+        "receipt": receipt.format(),
+    }))
+    .into_response())
+}
+
+async fn api_submit<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "submission needs `Authorization: Bearer TOKEN` (the data folder's operator.token)",
+            )
+        })?;
+    let digest = detente_node::home::sha256_hex(token.trim().as_bytes());
+    if state.operator_token_sha256.as_deref() != Some(digest.as_str()) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the token is not this node's operator token",
+        ));
+    }
+    let text = std::str::from_utf8(&body).map_err(|e| {
+        ApiError::bad_request(format!("the body is not UTF-8 (byte {})", e.valid_up_to()))
+    })?;
+    let submitted = state.node.submit(text, "submission").await?;
+    Ok(Json(submitted).into_response())
+}

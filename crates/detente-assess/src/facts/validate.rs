@@ -23,6 +23,49 @@ pub struct Vocabulary {
     pub zones: Vec<String>,
 }
 
+impl Vocabulary {
+    /// The names facts may use, taken from the checked treaty.
+    pub fn of_treaty(treaty: &detente_lang::model::Treaty) -> Vocabulary {
+        use detente_lang::model::Type;
+        let attrs = |kind: &detente_lang::model::Kind| {
+            kind.attrs
+                .iter()
+                .map(|(n, t)| {
+                    let t = match t {
+                        Type::Bool => AttrType::Bool,
+                        Type::Int => AttrType::Int,
+                        Type::Decimal => AttrType::Decimal,
+                        Type::Enum(values) => AttrType::Enum(values.clone()),
+                        _ => AttrType::Text,
+                    };
+                    (n.clone(), t)
+                })
+                .collect()
+        };
+        Vocabulary {
+            parties: treaty.parties.clone(),
+            categories: treaty
+                .categories
+                .iter()
+                .map(|k| (k.name.clone(), attrs(k)))
+                .collect(),
+            event_types: treaty
+                .event_types
+                .iter()
+                .map(|k| (k.name.clone(), attrs(k)))
+                .collect(),
+            declarable_quantities: treaty
+                .quantities
+                .iter()
+                .filter(|q| q.declarable)
+                .map(|q| q.name.clone())
+                .collect(),
+            provisions: treaty.provisions.iter().map(|p| p.id.clone()).collect(),
+            zones: treaty.zones.iter().map(|z| z.name.clone()).collect(),
+        }
+    }
+}
+
 /// The type of an attribute, in the language's words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttrType {

@@ -1,0 +1,348 @@
+//! Between facts and log entries: what a submission must be to be appended, and how the
+//! logs are read back as the facts the engine assesses.
+//!
+//! A fact entry's body is the record in canonical JSON: compact, `kind` first (the facts
+//! contract asks for it), then every other member sorted by name, objects within sorted
+//! the same way. The same record therefore always has the same bytes, which is how a
+//! retried submission is recognised.
+
+use detente_assess::facts::{Facts, FactsLoader, Origin, Vocabulary};
+use detente_assess::report::InputRef;
+use detente_lang::model::Treaty;
+use detente_lang::time::Instant;
+use detente_ledger::checkpoint::Checkpoint;
+use detente_ledger::entry::{Entry, EntryKind};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::store::StoredCosignature;
+
+/// A record in canonical JSON (see the module documentation).
+pub fn canonical_json(record: &serde_json::Map<String, Value>) -> Vec<u8> {
+    let mut out = String::from("{");
+    let mut first = true;
+    let mut member = |name: &str, value: &Value, out: &mut String| {
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        out.push_str(&Value::String(name.to_owned()).to_string());
+        out.push(':');
+        out.push_str(&value.to_string());
+    };
+    if let Some(kind) = record.get("kind") {
+        member("kind", kind, &mut out);
+    }
+    for (name, value) in record {
+        if name != "kind" {
+            member(name, value, &mut out);
+        }
+    }
+    out.push('}');
+    out.into_bytes()
+}
+
+/// The party a record speaks for: its `observer` for an observation, else its `party`.
+fn speaker(record: &serde_json::Map<String, Value>) -> Option<&str> {
+    let field = if record.get("kind").and_then(Value::as_str) == Some("observation") {
+        "observer"
+    } else {
+        "party"
+    };
+    record.get(field).and_then(Value::as_str)
+}
+
+/// Checks a submission of JSON Lines against the treaty and the log's current facts and
+/// returns each record's canonical body, in order. Every problem is reported, each as
+/// `source:line: message`; one problem refuses the whole submission.
+pub fn prepare_submission(
+    text: &str,
+    source_name: &str,
+    party: &str,
+    origin: &str,
+    existing: &[Vec<u8>],
+    treaty: &Treaty,
+) -> Result<Vec<Vec<u8>>, Vec<String>> {
+    let mut problems = Vec::new();
+    let mut bodies = Vec::new();
+    let mut lines = Vec::new();
+    for (number, line) in text.split('\n').enumerate() {
+        let number = number as u64 + 1;
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record = match serde_json::from_str::<Value>(line) {
+            Ok(Value::Object(record)) => record,
+            Ok(_) => {
+                problems.push(format!("{source_name}:{number}: a record is a JSON object"));
+                continue;
+            }
+            Err(e) => {
+                problems.push(format!(
+                    "{source_name}:{number}:{}: not JSON: {e}",
+                    e.column()
+                ));
+                continue;
+            }
+        };
+        match speaker(&record) {
+            Some(who) if who == party => {}
+            Some(who) => {
+                let field = if record.get("kind").and_then(Value::as_str) == Some("observation") {
+                    "observer"
+                } else {
+                    "party"
+                };
+                problems.push(format!(
+                    "{source_name}:{number}: `{field}` is `{who}`; this node writes only {party}'s own facts"
+                ));
+                continue;
+            }
+            None => {
+                // The loader below says what is missing.
+            }
+        }
+        bodies.push(canonical_json(&record));
+        lines.push(number);
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    // The log's facts alone, then with the submission: a problem the submission brings is
+    // one that appears only in the second reading.
+    let vocabulary = Vocabulary::of_treaty(treaty);
+    let before: BTreeSet<String> = load(origin, existing, None, &vocabulary)
+        .into_iter()
+        .collect();
+    let with = load(
+        origin,
+        existing,
+        Some((source_name, &bodies, &lines)),
+        &vocabulary,
+    );
+    let new: Vec<String> = with.into_iter().filter(|p| !before.contains(p)).collect();
+    if new.is_empty() { Ok(bodies) } else { Err(new) }
+}
+
+/// A submission to check: its source name, its canonical bodies and their line numbers.
+type Submission<'a> = (&'a str, &'a [Vec<u8>], &'a [u64]);
+
+/// Loads the log's bodies (lines numbered from 1) and the submission (lines as given);
+/// returns every problem found, as text.
+fn load(
+    origin: &str,
+    existing: &[Vec<u8>],
+    submission: Option<Submission<'_>>,
+    vocabulary: &Vocabulary,
+) -> Vec<String> {
+    let mut loader = FactsLoader::new(origin);
+    for (i, body) in existing.iter().enumerate() {
+        loader.push_line_at(
+            Origin {
+                source: 0,
+                line: i as u64 + 1,
+            },
+            &String::from_utf8_lossy(body),
+        );
+    }
+    if let Some((name, bodies, lines)) = submission {
+        loader.start_source(name);
+        for (body, line) in bodies.iter().zip(lines) {
+            loader.push_line_at(
+                Origin {
+                    source: 1,
+                    line: *line,
+                },
+                &String::from_utf8_lossy(body),
+            );
+        }
+    }
+    let (facts, mut errors) = loader.finish();
+    if errors.is_empty() {
+        errors = facts.validate(vocabulary);
+    }
+    errors
+        .iter()
+        .map(|e| {
+            let mut text = e.to_string();
+            if let Some(help) = &e.help {
+                text.push_str(&format!(" (help: {help})"));
+            }
+            text
+        })
+        .collect()
+}
+
+/// One log as the engine's input: its latest checkpoint, its entries and the cosignatures
+/// held on its checkpoints.
+#[derive(Debug, Clone)]
+pub struct LogInput {
+    pub origin: String,
+    pub party: String,
+    pub checkpoint: Checkpoint,
+    pub entries: Vec<Entry>,
+    pub cosignatures: Vec<StoredCosignature>,
+}
+
+/// The facts of every log, what they were read from, and the entries left out.
+#[derive(Debug, Clone)]
+pub struct LogFacts {
+    pub facts: Facts,
+    /// One per log: name = origin, sha256 = root (hex), records = size.
+    pub inputs: Vec<InputRef>,
+    /// Entries that could not be read as facts, each as `origin:index: problem`; they are
+    /// left out of every assessment (a party's log may hold anything it signed).
+    pub problems: Vec<String>,
+    /// Notifications whose receipt time is the cosignature of another party:
+    /// (origin, index) → cosignature time.
+    pub receipts: BTreeMap<(String, u64), i64>,
+}
+
+use crate::home::hex;
+
+/// When another party's node first cosigned a checkpoint covering entry `index`: that
+/// party's proof of receipt.
+fn receipt_time(log: &LogInput, index: u64) -> Option<i64> {
+    log.cosignatures
+        .iter()
+        .filter(|c| c.size > index && c.cosigner != log.origin)
+        .map(|c| i64::try_from(c.timestamp).unwrap_or(i64::MAX))
+        .min()
+}
+
+/// Reads every log's fact entries as facts. Entries are read in log order (origin, then
+/// index), so every node holding the same checkpoints reads the same facts.
+///
+/// A notification is received when another party's node cosigned a checkpoint that
+/// covers it, and its `received_at` becomes that time — unless it was appended after the
+/// window it announces had opened (a record of past notifications, such as a historical
+/// scenario): the log can't prove when those were received, and their declared times stand.
+pub fn read_logs(logs: &[LogInput], treaty: &Treaty) -> LogFacts {
+    let vocabulary = Vocabulary::of_treaty(treaty);
+    let mut problems = Vec::new();
+    let mut receipts = BTreeMap::new();
+    // (source, line) → body text.
+    let mut lines: Vec<(Origin, String)> = Vec::new();
+    for (source, log) in logs.iter().enumerate() {
+        let source = source as u32;
+        for entry in &log.entries {
+            if entry.kind != EntryKind::Fact {
+                continue;
+            }
+            let place = format!("{}:{}", log.origin, entry.index);
+            let Ok(Value::Object(mut record)) = serde_json::from_slice::<Value>(&entry.body) else {
+                problems.push(format!("{place}: the body is not a JSON object"));
+                continue;
+            };
+            match speaker(&record) {
+                Some(who) if who == log.party => {}
+                other => {
+                    problems.push(format!(
+                        "{place}: a fact of {} in the log of {}; left out",
+                        other.unwrap_or("no party"),
+                        log.party
+                    ));
+                    continue;
+                }
+            }
+            if record.get("kind").and_then(Value::as_str) == Some("notification")
+                && let Some(received) = receipt_time(log, entry.index)
+            {
+                let opens = record
+                    .get("window")
+                    .and_then(|w| w.get("from"))
+                    .and_then(Value::as_str)
+                    .and_then(Instant::parse);
+                let appended = entry.appended_at_ms.div_euclid(1000);
+                if opens.is_some_and(|opens| appended <= opens.unix_seconds()) {
+                    let at = Instant::from_unix_seconds(received);
+                    record.insert("received_at".to_owned(), Value::String(at.to_string()));
+                    receipts.insert((log.origin.clone(), entry.index), received);
+                }
+            }
+            let text = String::from_utf8(canonical_json(&record)).unwrap_or_default();
+            lines.push((
+                Origin {
+                    source,
+                    line: entry.index + 1,
+                },
+                text,
+            ));
+        }
+    }
+    let names: Vec<&str> = logs.iter().map(|l| l.origin.as_str()).collect();
+    // Read; leave out the entries the loader or the validation refuse; read again.
+    let mut left_out: BTreeSet<Origin> = BTreeSet::new();
+    let facts = loop {
+        let mut loader = FactsLoader::new(names.first().copied().unwrap_or("logs"));
+        for name in names.iter().skip(1) {
+            loader.start_source(name);
+        }
+        for (origin, text) in &lines {
+            if !left_out.contains(origin) {
+                loader.push_line_at(*origin, text);
+            }
+        }
+        let (facts, mut errors) = loader.finish();
+        if errors.is_empty() {
+            errors = facts.validate(&vocabulary);
+        }
+        if errors.is_empty() {
+            break facts;
+        }
+        let before = left_out.len();
+        for error in &errors {
+            let source = names.iter().position(|n| *n == error.source);
+            if let Some(source) = source {
+                left_out.insert(Origin {
+                    source: source as u32,
+                    line: error.line,
+                });
+            }
+            problems.push(format!(
+                "{}:{}: {}; left out",
+                error.source,
+                error.line.saturating_sub(1),
+                error.message
+            ));
+        }
+        if left_out.len() == before {
+            // Nothing attributable to an entry: assess without any facts rather than loop.
+            break Facts::default();
+        }
+    };
+    LogFacts {
+        facts,
+        inputs: logs
+            .iter()
+            .map(|l| InputRef {
+                name: l.origin.clone(),
+                sha256: hex(&l.checkpoint.root),
+                records: l.checkpoint.size,
+            })
+            .collect(),
+        problems,
+        receipts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn canonical_json_puts_kind_first_and_sorts_the_rest() {
+        let value: Value =
+            serde_json::from_str(r#"{"party":"US","kind":"item","b":{"z":1,"a":[2,1]},"a":1.5}"#)
+                .unwrap();
+        let Value::Object(map) = value else {
+            unreachable!()
+        };
+        assert_eq!(
+            String::from_utf8(canonical_json(&map)).unwrap(),
+            r#"{"kind":"item","a":1.5,"b":{"a":[2,1],"z":1},"party":"US"}"#
+        );
+    }
+}
