@@ -439,13 +439,8 @@ impl<S: Store> Node<S> {
                 kind,
                 body,
             }
-            .encode();
-            if bytes.len() > MAX_ENTRY_BYTES {
-                return Err(NodeError::Rejected(vec![format!(
-                    "entry {index}: {} bytes encoded; an entry is at most {MAX_ENTRY_BYTES}",
-                    bytes.len()
-                )]));
-            }
+            .try_encode()
+            .map_err(|e| NodeError::Rejected(vec![format!("entry {index}: {e}")]))?;
             stored.push(StoredEntry {
                 index,
                 leaf_hash: merkle::leaf_hash(&bytes),
@@ -875,7 +870,7 @@ impl<S: Store> Node<S> {
                 }
             };
             let carried = note.signatures.iter().any(|s| {
-                Cosignature::parse_line(&signature_line(s)).is_ok_and(|c| c.line() == line)
+                Cosignature::parse_line(&s.line()).is_ok_and(|c| c.line() == line)
             });
             delivered = carried || peer.add_cosignature(latest.size, &line).await.is_ok();
         }
@@ -956,7 +951,7 @@ impl<S: Store> Node<S> {
             else {
                 continue;
             };
-            let Ok(cosignature) = Cosignature::parse_line(&signature_line(signature)) else {
+            let Ok(cosignature) = Cosignature::parse_line(&signature.line()) else {
                 continue;
             };
             if checkpoint::verify_cosignature(cp, &cosignature, verifier).is_ok() {
@@ -1122,18 +1117,6 @@ impl<S: Store> Node<S> {
         }
         Ok(facts)
     }
-}
-
-/// The signature line a parsed note signature came from.
-fn signature_line(signature: &detente_ledger::note::NoteSignature) -> String {
-    use base64::Engine as _;
-    let mut bytes = signature.key_id.to_vec();
-    bytes.extend_from_slice(&signature.signature);
-    format!(
-        "— {} {}",
-        signature.name,
-        base64::engine::general_purpose::STANDARD.encode(bytes)
-    )
 }
 
 /// The note with only the log's own signature line (cosignatures removed).
