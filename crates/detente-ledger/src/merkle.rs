@@ -186,9 +186,17 @@ fn split_point(n: u64) -> u64 {
 /// `[i * 2^k, (i + 1) * 2^k)`; `levels[0]` holds the leaf hashes. A push adds one
 /// leaf and the complete subtrees it closes (amortised one node hash per leaf).
 /// Memory is about two hashes (64 bytes) per leaf.
+///
+/// The hashes of the ragged right edge at the current size (every suffix of the tree
+/// that ends at its last leaf and starts at a complete subtree) are computed once, on
+/// the first root or proof asked for after a change, and kept until the next change:
+/// proofs against the latest checkpoint, by far the most asked for, are then lookups
+/// only, as in trees that store their incomplete nodes.
 #[derive(Debug, Clone, Default)]
 pub struct Tree {
     levels: Vec<Vec<Hash>>,
+    /// (first leaf, hash) of every right-edge suffix at the current size, largest first.
+    edge: std::sync::OnceLock<Vec<(u64, Hash)>>,
 }
 
 impl Tree {
@@ -214,11 +222,15 @@ impl Tree {
             };
             levels.push(next);
         }
-        Tree { levels }
+        Tree {
+            levels,
+            edge: std::sync::OnceLock::new(),
+        }
     }
 
     /// Appends one leaf hash.
     pub fn push(&mut self, leaf_hash: Hash) {
+        self.edge = std::sync::OnceLock::new();
         let mut node = leaf_hash;
         let mut level = 0;
         loop {
@@ -343,6 +355,7 @@ impl Tree {
     /// Drops every leaf at index `size` or above (and the subtrees they were part of).
     /// A `size` at or beyond the current length changes nothing.
     pub fn truncate(&mut self, size: u64) {
+        self.edge = std::sync::OnceLock::new();
         for (k, row) in self.levels.iter_mut().enumerate() {
             let keep = size.checked_shr(k as u32).unwrap_or(0);
             row.truncate(usize::try_from(keep).unwrap_or(usize::MAX));
@@ -370,6 +383,58 @@ impl Tree {
     /// of the smallest power of two `>= size` (true of every range RFC 6962 proofs use).
     /// The range splits into the complete aligned subtrees given by the bits of `size`.
     fn range_hash(&self, start: u64, size: u64) -> Result<Hash, ProofError> {
+        if start.checked_add(size) == Some(self.len())
+            && let Some((_, hash)) = self.edge().iter().find(|(first, _)| *first == start)
+        {
+            return Ok(*hash);
+        }
+        self.compute_range_hash(start, size)
+    }
+
+    /// The right-edge suffix hashes at the current size (see [`Tree`]).
+    fn edge(&self) -> &[(u64, Hash)] {
+        self.edge.get_or_init(|| {
+            // The complete subtrees that make up the whole tree, largest first.
+            let size = self.len();
+            let mut pieces = Vec::with_capacity(64);
+            let mut offset = 0u64;
+            for level in (0..64u32).rev() {
+                let width = 1u64 << level;
+                if size & width != 0 {
+                    if let Some(piece) = self.node(level as usize, offset >> level) {
+                        pieces.push((offset, piece));
+                    }
+                    offset += width;
+                }
+            }
+            // Fold from the right, keeping every partial result.
+            let mut suffixes = Vec::with_capacity(pieces.len());
+            let mut acc: Option<Hash> = None;
+            for (first, piece) in pieces.iter().rev() {
+                let hash = match acc {
+                    None => *piece,
+                    Some(right) => node_hash(piece, &right),
+                };
+                acc = Some(hash);
+                suffixes.push((*first, hash));
+            }
+            suffixes.reverse();
+            suffixes
+        })
+    }
+
+    /// [`Tree::range_hash`] computed from the complete subtrees.
+    fn compute_range_hash(&self, start: u64, size: u64) -> Result<Hash, ProofError> {
+        // Most ranges in a proof are one complete subtree: a lookup.
+        if size.is_power_of_two() {
+            let level = size.trailing_zeros();
+            return self
+                .node(level as usize, start >> level)
+                .ok_or(ProofError::SizeOutOfRange {
+                    size: start.saturating_add(size),
+                    available: self.len(),
+                });
+        }
         let mut pieces = [[0u8; 32]; 64];
         let mut count = 0usize;
         let mut offset = start;

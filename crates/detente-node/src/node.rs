@@ -869,9 +869,10 @@ impl<S: Store> Node<S> {
                     line
                 }
             };
-            let carried = note.signatures.iter().any(|s| {
-                Cosignature::parse_line(&s.line()).is_ok_and(|c| c.line() == line)
-            });
+            let carried = note
+                .signatures
+                .iter()
+                .any(|s| Cosignature::parse_line(&s.line()).is_ok_and(|c| c.line() == line));
             delivered = carried || peer.add_cosignature(latest.size, &line).await.is_ok();
         }
         self.compare_notes(peer).await?;

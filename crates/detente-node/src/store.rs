@@ -156,3 +156,74 @@ pub trait Store: Send + Sync + 'static {
         &self,
     ) -> impl Future<Output = Result<Vec<StoredEquivocation>, StoreError>> + Send;
 }
+
+// Validation shared by every store implementation, so that they refuse the same appends
+// with the same messages.
+
+/// The largest size or index an SQL `INTEGER` can hold.
+const MAX_SQL_INTEGER: u64 = i64::MAX as u64;
+
+/// Checks the shape of an append, before looking at the log: the same checks, with the
+/// same messages, as the SQLite store.
+pub fn validate_append(
+    origin: &str,
+    expected_size: u64,
+    entries: &[StoredEntry],
+    checkpoint: &StoredCheckpoint,
+) -> Result<(), StoreError> {
+    let invalid = |detail: String| StoreError::InvalidAppend {
+        origin: origin.to_owned(),
+        detail,
+    };
+    if checkpoint.size > MAX_SQL_INTEGER {
+        return Err(invalid(format!(
+            "checkpoint size {} is larger than the largest storable size {MAX_SQL_INTEGER}",
+            checkpoint.size
+        )));
+    }
+    let new_size = u64::try_from(entries.len())
+        .ok()
+        .and_then(|n| expected_size.checked_add(n));
+    if new_size != Some(checkpoint.size) {
+        return Err(invalid(format!(
+            "checkpoint size {} is not the size after the append ({expected_size} + {} entries)",
+            checkpoint.size,
+            entries.len()
+        )));
+    }
+    for (position, (entry, expected_index)) in entries.iter().zip(expected_size..).enumerate() {
+        if entry.index != expected_index {
+            return Err(invalid(format!(
+                "entry {position} of the append has index {}, expected {expected_index}",
+                entry.index
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Checks that a cosignature's numbers fit in an SQL `INTEGER`.
+pub fn validate_cosignature(cosignature: &StoredCosignature) -> Result<(), StoreError> {
+    for (what, value) in [
+        ("size", cosignature.size),
+        ("timestamp", cosignature.timestamp),
+    ] {
+        if value > MAX_SQL_INTEGER {
+            return Err(StoreError::Backend(format!(
+                "cosignature by {} on {} at size {}: {what} {value} is larger than the largest \
+                 storable integer {MAX_SQL_INTEGER}",
+                cosignature.cosigner, cosignature.origin, cosignature.size
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The message of the [`StoreError::InvalidAppend`] for a second, different checkpoint
+/// at one size.
+pub fn different_checkpoint_detail(size: u64) -> String {
+    format!(
+        "a different checkpoint is already stored at size {size}; stored checkpoints are never \
+         replaced"
+    )
+}

@@ -70,12 +70,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use detente_node::memory_store::{
-    different_checkpoint_detail, validate_append, validate_cosignature,
-};
 use detente_node::store::{
     Hash, LogState, Store, StoreError, StoredCheckpoint, StoredCosignature, StoredEntry,
-    StoredEquivocation,
+    StoredEquivocation, different_checkpoint_detail, validate_append, validate_cosignature,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
