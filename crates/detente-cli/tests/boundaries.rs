@@ -30,6 +30,31 @@ const RULES: &[(&str, &[&str])] = &[
             "jiff",
         ],
     ),
+    (
+        "detente-ledger",
+        &[
+            "detente-", "tokio", "axum", "sqlx", "reqwest", "rand", "jiff", "serde",
+        ],
+    ),
+    (
+        "detente-node",
+        &[
+            "detente-store",
+            "detente-server",
+            "detente-cli",
+            "axum",
+            "clap",
+            "sqlx",
+        ],
+    ),
+    (
+        "detente-store",
+        &["detente-server", "detente-cli", "axum", "clap", "reqwest"],
+    ),
+    (
+        "detente-server",
+        &["detente-store", "detente-cli", "sqlx", "clap"],
+    ),
 ];
 
 /// The names in the `[dependencies]` table of a manifest (not dev-dependencies).
@@ -81,7 +106,7 @@ fn core_crates_do_not_read_the_clock_or_the_environment() {
         "std::net",
     ];
     let mut found = Vec::new();
-    for krate in ["detente-lang", "detente-assess"] {
+    for krate in ["detente-lang", "detente-assess", "detente-ledger"] {
         let mut stack = vec![std::path::PathBuf::from(format!(
             "{root}/crates/{krate}/src"
         ))];

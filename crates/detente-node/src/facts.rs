@@ -215,9 +215,10 @@ fn receipt_time(log: &LogInput, index: u64) -> Option<i64> {
 /// index), so every node holding the same checkpoints reads the same facts.
 ///
 /// A notification is received when another party's node cosigned a checkpoint that
-/// covers it, and its `received_at` becomes that time — unless it was appended after the
-/// window it announces had opened (a record of past notifications, such as a historical
-/// scenario): the log can't prove when those were received, and their declared times stand.
+/// covers it, and its `received_at` becomes that time — unless both its append time and
+/// that cosignature are later than the opening of the window it announces (a record of
+/// past notifications, such as a historical scenario): the log can't prove when those were
+/// received, and their declared times stand.
 pub fn read_logs(logs: &[LogInput], treaty: &Treaty) -> LogFacts {
     let vocabulary = Vocabulary::of_treaty(treaty);
     let mut problems = Vec::new();
@@ -255,7 +256,11 @@ pub fn read_logs(logs: &[LogInput], treaty: &Treaty) -> LogFacts {
                     .and_then(Value::as_str)
                     .and_then(Instant::parse);
                 let appended = entry.appended_at_ms.div_euclid(1000);
-                if opens.is_some_and(|opens| appended <= opens.unix_seconds()) {
+                // Live if either clock says it came before the window: the notifier's (its
+                // append time) or the receiver's (its cosignature).
+                if opens.is_some_and(|opens| {
+                    appended <= opens.unix_seconds() || received <= opens.unix_seconds()
+                }) {
                     let at = Instant::from_unix_seconds(received);
                     record.insert("received_at".to_owned(), Value::String(at.to_string()));
                     receipts.insert((log.origin.clone(), entry.index), received);

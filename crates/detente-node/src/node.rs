@@ -159,6 +159,38 @@ pub struct Mirrored {
     pub cosignature_delivered: bool,
 }
 
+/// Leaves pushed onto a tree and not yet stored. Dropped without [`Pending::keep`] (an
+/// error, or the caller's future cancelled mid-append when a client hangs up), it takes
+/// them off again, so the tree never runs ahead of the store.
+struct Pending<'a> {
+    tree: &'a mut Tree,
+    from: u64,
+    kept: bool,
+}
+
+impl<'a> Pending<'a> {
+    fn new(tree: &'a mut Tree) -> Pending<'a> {
+        let from = tree.len();
+        Pending {
+            tree,
+            from,
+            kept: false,
+        }
+    }
+
+    fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if !self.kept {
+            self.tree.truncate(self.from);
+        }
+    }
+}
+
 /// The in-memory view of one log.
 #[derive(Debug, Default)]
 struct LogView {
@@ -447,48 +479,57 @@ impl<S: Store> Node<S> {
                 bytes,
             });
         }
+        let pending = Pending::new(&mut view.tree);
         for entry in &stored {
-            view.tree.push(entry.leaf_hash);
+            pending.tree.push(entry.leaf_hash);
         }
         let cp = Checkpoint {
             origin: self.origin.clone(),
-            size: view.tree.len(),
-            root: view.tree.root(),
+            size: pending.tree.len(),
+            root: pending.tree.root(),
             extensions: Vec::new(),
         };
-        let signed = sign_checkpoint(&cp, &self.signer);
-        let result = match signed {
-            Ok(note) => {
-                let checkpoint = StoredCheckpoint {
-                    size: cp.size,
-                    note: note.clone(),
-                    stored_at_ms: now,
-                };
-                self.store
-                    .append(&self.origin, start, &stored, &checkpoint)
-                    .await
-                    .map(|()| note)
-                    .map_err(NodeError::Store)
-            }
-            Err(e) => Err(NodeError::Config(format!("signing the checkpoint: {e}"))),
+        let note = sign_checkpoint(&cp, &self.signer)
+            .map_err(|e| NodeError::Config(format!("signing the checkpoint: {e}")))?;
+        // What is signed must verify before it is stored.
+        open_checkpoint(&note, &self.signer.verifier()).map_err(|e| NodeError::Corrupt {
+            origin: self.origin.clone(),
+            detail: format!("the new checkpoint does not verify: {e}"),
+        })?;
+        let checkpoint = StoredCheckpoint {
+            size: cp.size,
+            note: note.clone(),
+            stored_at_ms: now,
         };
-        match result {
-            Ok(note) => {
-                // What was signed must be what is stored: check the signature we just made.
-                let verifier = self.signer.verifier();
-                open_checkpoint(&note, &verifier).map_err(|e| NodeError::Corrupt {
-                    origin: self.origin.clone(),
-                    detail: format!("the new checkpoint does not verify: {e}"),
-                })?;
-                view.checkpoint = Some(cp);
-                view.note = Some(note.clone());
-                Ok(note)
-            }
-            Err(e) => {
-                view.tree.truncate(start);
-                Err(e)
-            }
+        self.store
+            .append(&self.origin, start, &stored, &checkpoint)
+            .await?;
+        pending.keep();
+        view.checkpoint = Some(cp);
+        view.note = Some(note.clone());
+        Ok(note)
+    }
+
+    /// Decodes a stored entry after checking its bytes against its stored leaf hash (which
+    /// the tree, checked against the signed root, was built from) and its place.
+    fn decode_stored(origin: &str, stored: &StoredEntry) -> Result<Entry, NodeError> {
+        let corrupt = |detail: String| NodeError::Corrupt {
+            origin: origin.to_owned(),
+            detail: format!("entry {}: {detail}", stored.index),
+        };
+        if merkle::leaf_hash(&stored.bytes) != stored.leaf_hash {
+            return Err(corrupt(
+                "its bytes do not hash to its leaf hash; run `detente log verify`".into(),
+            ));
         }
+        let entry = Entry::decode(&stored.bytes).map_err(|e| corrupt(e.to_string()))?;
+        if entry.origin != origin || entry.index != stored.index {
+            return Err(corrupt(format!(
+                "it says it is entry {} of {}",
+                entry.index, entry.origin
+            )));
+        }
+        Ok(entry)
     }
 
     /// The bodies of the fact entries of a log's first `size` entries.
@@ -498,10 +539,7 @@ impl<S: Store> Node<S> {
         while from < size {
             let to = size.min(from + READ_PAGE);
             for stored in self.store.entries(origin, from, to).await? {
-                let entry = Entry::decode(&stored.bytes).map_err(|e| NodeError::Corrupt {
-                    origin: origin.to_owned(),
-                    detail: format!("entry {}: {e}", stored.index),
-                })?;
+                let entry = Self::decode_stored(origin, &stored)?;
                 if entry.kind == EntryKind::Fact {
                     bodies.push(entry.body);
                 }
@@ -730,10 +768,16 @@ impl<S: Store> Node<S> {
         }
         let verifier = self.verifier_of(&origin)?;
         let served = peer.checkpoint().await?;
+        if let Err(e) = detente_ledger::note::Note::parse(&served) {
+            return Err(MirrorError::Peer(PeerError {
+                peer: party.name.clone(),
+                what: "checkpoint".into(),
+                detail: format!("not a signed note: {e}"),
+            }));
+        }
         let (cp, note) = open_checkpoint(&served, &verifier).map_err(|e| {
             MirrorError::Forged(format!(
-                "the checkpoint {} served is not signed by its key in the network file: {e}",
-                origin
+                "the checkpoint {origin} served is not signed by its key in the network file: {e}"
             ))
         })?;
         // The log's own signature line only; cosignatures are checked and kept apart.
@@ -787,6 +831,31 @@ impl<S: Store> Node<S> {
                 if let Err(e) =
                     merkle::verify_consistency(held, cp.size, &held_root, &cp.root, &proof)
                 {
+                    // A wrong proof alone proves nothing against the party (answers are not
+                    // signed). Its whole log does: if the entries it serves have its new
+                    // signed root but their first `held` do not have the root it signed
+                    // before, it has signed two histories.
+                    let mut theirs = Tree::new();
+                    self.fetch_entries(peer, &origin, &mut theirs, cp.size)
+                        .await
+                        .map_err(|fetch| {
+                            MirrorError::BadEntries(format!(
+                                "the consistency proof from size {held} to {} does not verify ({e}), and the log served to check it was refused: {fetch}",
+                                cp.size
+                            ))
+                        })?;
+                    if theirs.root() != cp.root {
+                        return Err(MirrorError::BadEntries(format!(
+                            "the consistency proof from size {held} to {} does not verify ({e}), and the entries served do not have the signed root",
+                            cp.size
+                        )));
+                    }
+                    if theirs.root_at(held).ok() == Some(held_root) {
+                        return Err(MirrorError::BadEntries(format!(
+                            "the consistency proof from size {held} to {} does not verify ({e}), though the log is consistent; refused",
+                            cp.size
+                        )));
+                    }
                     let held_note = view.note.clone().unwrap_or_default();
                     self.record_equivocation(
                         view,
@@ -794,8 +863,8 @@ impl<S: Store> Node<S> {
                         held_note,
                         log_note.clone(),
                         format!(
-                            "the checkpoint at size {} is not consistent with the one held at size {held}: {e}",
-                            cp.size
+                            "the checkpoint at size {} is not consistent with the one held at size {held}: the {} entries served have the new signed root, but their first {held} do not have the root signed at size {held}",
+                            cp.size, cp.size
                         ),
                     )
                     .await?;
@@ -805,16 +874,11 @@ impl<S: Store> Node<S> {
                     )));
                 }
             }
-            let fetched = self.fetch_entries(peer, &origin, view, cp.size).await;
-            let stored = match fetched {
-                Ok(stored) => stored,
-                Err(e) => {
-                    view.tree.truncate(held);
-                    return Err(e);
-                }
-            };
-            if view.tree.root() != cp.root {
-                view.tree.truncate(held);
+            let pending = Pending::new(&mut view.tree);
+            let stored = self
+                .fetch_entries(peer, &origin, pending.tree, cp.size)
+                .await?;
+            if pending.tree.root() != cp.root {
                 return Err(MirrorError::BadEntries(format!(
                     "the entries {held}..{} served do not have the root of the signed checkpoint",
                     cp.size
@@ -825,10 +889,10 @@ impl<S: Store> Node<S> {
                 note: log_note.clone(),
                 stored_at_ms: self.clock.now_ms(),
             };
-            if let Err(e) = self.store.append(&origin, held, &stored, &checkpoint).await {
-                view.tree.truncate(held);
-                return Err(e.into());
-            }
+            self.store
+                .append(&origin, held, &stored, &checkpoint)
+                .await?;
+            pending.keep();
             view.checkpoint = Some(cp.clone());
             view.note = Some(log_note.clone());
         }
@@ -889,12 +953,12 @@ impl<S: Store> Node<S> {
         &self,
         peer: &impl Peer,
         origin: &str,
-        view: &mut LogView,
+        tree: &mut Tree,
         size: u64,
     ) -> Result<Vec<StoredEntry>, MirrorError> {
         let mut stored = Vec::new();
-        while view.tree.len() < size {
-            let from = view.tree.len();
+        while tree.len() < size {
+            let from = tree.len();
             let to = size.min(from + FETCH_PAGE);
             let page = peer.entries(from, to).await?;
             if page.is_empty() {
@@ -926,7 +990,7 @@ impl<S: Store> Node<S> {
                     )));
                 }
                 let leaf_hash = merkle::leaf_hash(&bytes);
-                view.tree.push(leaf_hash);
+                tree.push(leaf_hash);
                 stored.push(StoredEntry {
                     index,
                     leaf_hash,
@@ -1092,11 +1156,7 @@ impl<S: Store> Node<S> {
             while from < cp.size {
                 let to = cp.size.min(from + READ_PAGE);
                 for stored in self.store.entries(origin, from, to).await? {
-                    let entry = Entry::decode(&stored.bytes).map_err(|e| NodeError::Corrupt {
-                        origin: origin.clone(),
-                        detail: format!("entry {}: {e}", stored.index),
-                    })?;
-                    entries.push(entry);
+                    entries.push(Self::decode_stored(origin, &stored)?);
                 }
                 from = to;
             }
