@@ -221,7 +221,10 @@ pub struct Node<S: Store> {
     origin: String,
     signer: Signer,
     key: SigningKey,
-    logs: tokio::sync::Mutex<BTreeMap<String, LogView>>,
+    /// One lock per log, so that mirroring one log (which waits on a peer) never holds up
+    /// another: two nodes mirroring each other at once each hold the lock of the other's
+    /// log while asking for proofs of it, which need only the lock of the asked node's own.
+    logs: std::sync::Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<LogView>>>>,
     health: std::sync::Mutex<BTreeMap<String, MirrorHealth>>,
     facts_cache: std::sync::Mutex<Option<(FactsKey, Arc<crate::facts::LogFacts>)>>,
 }
@@ -245,7 +248,7 @@ impl<S: Store> Node<S> {
             origin,
             signer,
             key: home.key.clone(),
-            logs: tokio::sync::Mutex::new(BTreeMap::new()),
+            logs: std::sync::Mutex::new(BTreeMap::new()),
             health: std::sync::Mutex::new(BTreeMap::new()),
             facts_cache: std::sync::Mutex::new(None),
         };
@@ -256,7 +259,6 @@ impl<S: Store> Node<S> {
             .into_iter()
             .map(|e| e.origin)
             .collect();
-        let mut logs = node.logs.lock().await;
         for state in node.store.logs().await? {
             if node.network.party_of_origin(&state.origin).is_none() {
                 return Err(NodeError::Corrupt {
@@ -264,20 +266,42 @@ impl<S: Store> Node<S> {
                     detail: "the store holds a log of no party in the network file".into(),
                 });
             }
-            let view = logs.entry(state.origin.clone()).or_default();
-            view.frozen = frozen.contains(&state.origin);
-            node.catch_up(&state.origin, view).await?;
         }
         for party in &node.network.parties {
             let origin = node.network.origin(&party.name);
-            logs.entry(origin.clone()).or_default().frozen = frozen.contains(&origin);
+            let mut view = node.view(&origin).await;
+            view.frozen = frozen.contains(&origin);
+            node.catch_up(&origin, &mut view).await?;
         }
-        drop(logs);
         Ok(node)
     }
 
     pub fn party(&self) -> &str {
         &self.party
+    }
+
+    /// The lock of one log's view (made empty the first time).
+    fn log(&self, origin: &str) -> Arc<tokio::sync::Mutex<LogView>> {
+        let mut logs = self
+            .logs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        logs.entry(origin.to_owned()).or_default().clone()
+    }
+
+    /// One log's view, locked.
+    async fn view(&self, origin: &str) -> tokio::sync::OwnedMutexGuard<LogView> {
+        self.log(origin).lock_owned().await
+    }
+
+    /// Every log the node has a view of (each party's), sorted.
+    fn origins(&self) -> Vec<String> {
+        self.logs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect()
     }
 
     pub fn origin(&self) -> &str {
@@ -389,9 +413,8 @@ impl<S: Store> Node<S> {
                 text.len()
             )]));
         }
-        let mut logs = self.logs.lock().await;
-        let view = logs.entry(self.origin.clone()).or_default();
-        self.catch_up(&self.origin, view).await?;
+        let mut view = self.view(&self.origin).await;
+        self.catch_up(&self.origin, &mut view).await?;
         let existing = self.fact_bodies(&self.origin, view.tree.len()).await?;
         let bodies = crate::facts::prepare_submission(
             text,
@@ -425,12 +448,12 @@ impl<S: Store> Node<S> {
         }
         let note = self
             .append_own(
-                view,
+                &mut view,
                 fresh.into_iter().map(|b| (EntryKind::Fact, b)).collect(),
             )
             .await?;
         let size = view.tree.len();
-        drop(logs);
+        drop(view);
         Ok(Submitted {
             appended: size - first_index,
             already_logged,
@@ -446,11 +469,10 @@ impl<S: Store> Node<S> {
         &self,
         entries: Vec<(EntryKind, Vec<u8>)>,
     ) -> Result<(u64, String), NodeError> {
-        let mut logs = self.logs.lock().await;
-        let view = logs.entry(self.origin.clone()).or_default();
-        self.catch_up(&self.origin, view).await?;
+        let mut view = self.view(&self.origin).await;
+        self.catch_up(&self.origin, &mut view).await?;
         let first = view.tree.len();
-        let note = self.append_own(view, entries).await?;
+        let note = self.append_own(&mut view, entries).await?;
         Ok((first, note))
     }
 
@@ -555,9 +577,8 @@ impl<S: Store> Node<S> {
         origin: &str,
     ) -> Result<Option<String>, NodeError> {
         let note = {
-            let mut logs = self.logs.lock().await;
-            let view = logs.entry(origin.to_owned()).or_default();
-            self.catch_up(origin, view).await?;
+            let mut view = self.view(origin).await;
+            self.catch_up(origin, &mut view).await?;
             view.note
                 .clone()
                 .zip(view.checkpoint.as_ref().map(|c| c.size))
@@ -605,9 +626,8 @@ impl<S: Store> Node<S> {
         old_size: u64,
         new_size: u64,
     ) -> Result<Vec<Hash>, NodeError> {
-        let mut logs = self.logs.lock().await;
-        let view = logs.entry(origin.to_owned()).or_default();
-        self.catch_up(origin, view).await?;
+        let mut view = self.view(origin).await;
+        self.catch_up(origin, &mut view).await?;
         view.tree
             .consistency_proof(old_size, new_size)
             .map_err(|e| NodeError::NotFound(format!("consistency proof for {origin}: {e}")))
@@ -620,9 +640,8 @@ impl<S: Store> Node<S> {
         index: u64,
         size: u64,
     ) -> Result<Vec<Hash>, NodeError> {
-        let mut logs = self.logs.lock().await;
-        let view = logs.entry(origin.to_owned()).or_default();
-        self.catch_up(origin, view).await?;
+        let mut view = self.view(origin).await;
+        self.catch_up(origin, &mut view).await?;
         view.tree
             .inclusion_proof(index, size)
             .map_err(|e| NodeError::NotFound(format!("inclusion proof for {origin}: {e}")))
@@ -635,12 +654,12 @@ impl<S: Store> Node<S> {
             .checkpoint_with_cosignatures(origin)
             .await?
             .ok_or_else(|| NodeError::NotFound(format!("log {origin} is empty")))?;
-        let size = {
-            let logs = self.logs.lock().await;
-            logs.get(origin)
-                .and_then(|v| v.checkpoint.as_ref())
-                .map_or(0, |c| c.size)
-        };
+        let size = self
+            .view(origin)
+            .await
+            .checkpoint
+            .as_ref()
+            .map_or(0, |c| c.size);
         if index >= size {
             return Err(NodeError::NotFound(format!(
                 "log {origin} has {size} entries; there is no entry {index}"
@@ -718,12 +737,15 @@ impl<S: Store> Node<S> {
     /// The latest checkpoint this node holds of every other party's log (signed notes),
     /// for peers that compare notes.
     pub async fn mirrored_checkpoints(&self) -> Result<Vec<(String, String)>, NodeError> {
-        let logs = self.logs.lock().await;
-        Ok(logs
-            .iter()
-            .filter(|(origin, _)| **origin != self.origin)
-            .filter_map(|(origin, view)| Some((origin.clone(), view.note.clone()?)))
-            .collect())
+        let mut held = Vec::new();
+        for origin in self.origins() {
+            if origin != self.origin
+                && let Some(note) = self.view(&origin).await.note.clone()
+            {
+                held.push((origin, note));
+            }
+        }
+        Ok(held)
     }
 
     /// Mirrors one peer's log once: fetches its checkpoint; checks the signature and the
@@ -783,9 +805,8 @@ impl<S: Store> Node<S> {
         // The log's own signature line only; cosignatures are checked and kept apart.
         let log_note = log_signed_note(&note, &verifier);
 
-        let mut logs = self.logs.lock().await;
-        let view = logs.entry(origin.clone()).or_default();
-        self.catch_up(&origin, view).await?;
+        let mut view = self.view(&origin).await;
+        self.catch_up(&origin, &mut view).await?;
         if view.frozen {
             return Err(MirrorError::Frozen(origin));
         }
@@ -799,7 +820,7 @@ impl<S: Store> Node<S> {
                 .map_err(|e| MirrorError::BadEntries(format!("root at size {}: {e}", cp.size)))?;
             if root != cp.root {
                 let held_note = view.note.clone().unwrap_or_default();
-                self.record_equivocation(view, &origin, held_note, log_note.clone(), format!(
+                self.record_equivocation(&mut view, &origin, held_note, log_note.clone(), format!(
                     "a checkpoint at size {} has a root different from the first {} entries of the log held (size {held})",
                     cp.size, cp.size
                 ))
@@ -813,7 +834,7 @@ impl<S: Store> Node<S> {
             if held > 0 && view.checkpoint.as_ref().map(|c| c.root) != Some(cp.root) {
                 let held_note = view.note.clone().unwrap_or_default();
                 self.record_equivocation(
-                    view,
+                    &mut view,
                     &origin,
                     held_note,
                     log_note.clone(),
@@ -857,8 +878,7 @@ impl<S: Store> Node<S> {
                         )));
                     }
                     let held_note = view.note.clone().unwrap_or_default();
-                    self.record_equivocation(
-                        view,
+                    self.record_equivocation(&mut view,
                         &origin,
                         held_note,
                         log_note.clone(),
@@ -896,14 +916,11 @@ impl<S: Store> Node<S> {
             view.checkpoint = Some(cp.clone());
             view.note = Some(log_note.clone());
         }
-        drop(logs);
+        drop(view);
 
         // Cosignatures on this checkpoint by other parties, carried in the served note.
         self.keep_cosignatures(&origin, &cp, &note).await?;
-        let latest = {
-            let logs = self.logs.lock().await;
-            logs.get(&origin).and_then(|v| v.checkpoint.clone())
-        };
+        let latest = self.view(&origin).await.checkpoint.clone();
         let mut delivered = false;
         if let Some(latest) = latest
             && latest.size == cp.size
@@ -1048,17 +1065,15 @@ impl<S: Store> Node<S> {
                 continue;
             };
             let log_note = log_signed_note(&note, &verifier);
-            let mut logs = self.logs.lock().await;
-            let view = logs.entry(origin.clone()).or_default();
-            self.catch_up(&origin, view).await?;
+            let mut view = self.view(&origin).await;
+            self.catch_up(&origin, &mut view).await?;
             if view.frozen || cp.size > view.tree.len() {
                 continue;
             }
             let root = view.tree.root_at(cp.size).ok();
             if root != Some(cp.root) {
                 let held_note = view.note.clone().unwrap_or_default();
-                self.record_equivocation(
-                    view,
+                self.record_equivocation(&mut view,
                     &origin,
                     held_note,
                     log_note,
@@ -1103,16 +1118,16 @@ impl<S: Store> Node<S> {
 
     /// (origin, size, root, frozen) of every log, by origin.
     pub async fn log_heads(&self) -> Vec<(String, u64, Hash, bool)> {
-        let logs = self.logs.lock().await;
-        logs.iter()
-            .map(|(origin, view)| {
-                let (size, root) = view
-                    .checkpoint
-                    .as_ref()
-                    .map_or((0, merkle::empty_root()), |c| (c.size, c.root));
-                (origin.clone(), size, root, view.frozen)
-            })
-            .collect()
+        let mut heads = Vec::new();
+        for origin in self.origins() {
+            let view = self.view(&origin).await;
+            let (size, root) = view
+                .checkpoint
+                .as_ref()
+                .map_or((0, merkle::empty_root()), |c| (c.size, c.root));
+            heads.push((origin, size, root, view.frozen));
+        }
+        heads
     }
 
     fn invalidate_facts(&self) {
@@ -1124,18 +1139,14 @@ impl<S: Store> Node<S> {
     /// The facts in every log, as the engine reads them, with the checkpoints they come
     /// from. Cached until a log or its cosignatures change.
     pub async fn log_facts(&self) -> Result<Arc<crate::facts::LogFacts>, NodeError> {
-        let heads = {
-            let mut logs = self.logs.lock().await;
-            let origins: Vec<String> = logs.keys().cloned().collect();
-            for origin in origins {
-                if let Some(view) = logs.get_mut(&origin) {
-                    self.catch_up(&origin, view).await?;
-                }
+        let mut heads = Vec::new();
+        for origin in self.origins() {
+            let mut view = self.view(&origin).await;
+            self.catch_up(&origin, &mut view).await?;
+            if let Some(cp) = view.checkpoint.clone() {
+                heads.push((origin, cp));
             }
-            logs.iter()
-                .filter_map(|(o, v)| Some((o.clone(), v.checkpoint.clone()?)))
-                .collect::<Vec<_>>()
-        };
+        }
         let mut cosignatures = BTreeMap::new();
         let mut key = Vec::new();
         for (origin, cp) in &heads {

@@ -216,11 +216,15 @@ impl<S: Store> Peer for LocalPeer<'_, S> {
         if let Some(note) = &self.served_checkpoint {
             return Ok(note.clone());
         }
-        self.node
+        let note = self
+            .node
             .checkpoint_with_cosignatures(self.node.origin())
             .await
             .map_err(|e| self.error("checkpoint", e))?
-            .ok_or_else(|| self.error("checkpoint", "this node's log is empty"))
+            .ok_or_else(|| self.error("checkpoint", "this node's log is empty"));
+        // The answer's way back: other tasks run meanwhile, as they would.
+        tokio::task::yield_now().await;
+        note
     }
 
     async fn entries(&self, from: u64, to: u64) -> Result<Vec<Vec<u8>>, PeerError> {
@@ -231,6 +235,8 @@ impl<S: Store> Peer for LocalPeer<'_, S> {
     }
 
     async fn consistency(&self, old_size: u64, new_size: u64) -> Result<Vec<Hash>, PeerError> {
+        // A network round trip: let other tasks run meanwhile, as they would.
+        tokio::task::yield_now().await;
         let mut proof = self
             .node
             .consistency_proof(self.node.origin(), old_size, new_size)
@@ -999,4 +1005,38 @@ async fn a_submission_cancelled_during_its_append_leaves_the_node_usable() {
         .unwrap();
     let (cp, _) = own_checkpoint(&a, &net.us).await;
     assert_eq!(cp.size, 7);
+}
+
+/// Two nodes mirroring each other at the same moment: each holds the lock of its mirror
+/// of the other's log while it asks the other for a consistency proof of that log, which
+/// needs only the lock of the asked node's own log. (With one lock for all logs, each
+/// would wait for the other for ever.)
+#[tokio::test]
+async fn two_nodes_mirroring_each_other_at_once_do_not_wait_for_each_other() {
+    let net = network();
+    let clock = ManualClock::new(T0 * 1000);
+    let a = open(&net.us, MemoryStore::new(), &clock).await;
+    let b = open(&net.ussr, MemoryStore::new(), &clock).await;
+    a.submit(&transfers("US", "first", 3), "us.jsonl")
+        .await
+        .unwrap();
+    b.submit(&transfers("USSR", "first", 3), "ussr.jsonl")
+        .await
+        .unwrap();
+    b.mirror(&LocalPeer::new(&a, "USSR")).await.unwrap();
+    a.mirror(&LocalPeer::new(&b, "US")).await.unwrap();
+    // Both grow, so the next round asks each for a consistency proof of its own log.
+    a.submit(&transfers("US", "second", 2), "us.jsonl")
+        .await
+        .unwrap();
+    b.submit(&transfers("USSR", "second", 2), "ussr.jsonl")
+        .await
+        .unwrap();
+    let (peer_b, peer_a) = (LocalPeer::new(&b, "US"), LocalPeer::new(&a, "USSR"));
+    let both = async { tokio::join!(a.mirror(&peer_b), b.mirror(&peer_a)) };
+    let (from_b, from_a) = tokio::time::timeout(std::time::Duration::from_secs(20), both)
+        .await
+        .expect("the two mirrors waited for each other");
+    assert_eq!(from_b.unwrap().to_size, 5);
+    assert_eq!(from_a.unwrap().to_size, 5);
 }
