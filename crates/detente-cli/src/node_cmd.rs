@@ -99,13 +99,27 @@ pub fn init(treaty: &Path, party: &str, network: &Path, data: &DataDir) -> Resul
     })
 }
 
+/// A spinner on a terminal (nothing otherwise) while a long operation runs.
+fn spinner(message: String) -> indicatif::ProgressBar {
+    if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new_spinner().with_message(message);
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    }
+}
+
 pub fn submit(data: &DataDir, files: &[PathBuf]) -> Result<u8, Exit> {
     runtime()?.block_on(async {
         let (_, node) = open_node(&data.dir).await?;
         for file in files {
             let text = detente_node::home::read_text(file).map_err(home_error)?;
             let name = file.display().to_string();
-            let submitted = node.submit(&text, &name).await.map_err(|e| match e {
+            let bar = spinner(format!("checking and appending {name}"));
+            let submitted = node.submit(&text, &name).await;
+            bar.finish_and_clear();
+            let submitted = submitted.map_err(|e| match e {
                 detente_node::NodeError::Rejected(_) => Exit::invalid(format!("error: {e}")),
                 other => Exit::internal(format!("error: {other}")),
             })?;
@@ -128,7 +142,10 @@ pub fn sync(data: &DataDir) -> Result<u8, Exit> {
         let peers = detente_node::sync::http_peers(&node)
             .map_err(|e| Exit::internal(format!("error: {e}")))?;
         let mut failed = false;
-        for (party, result) in detente_node::sync::mirror_all(&node, &peers).await {
+        let bar = spinner("mirroring".to_owned());
+        let results = detente_node::sync::mirror_all(&node, &peers).await;
+        bar.finish_and_clear();
+        for (party, result) in results {
             match result {
                 Ok(m) => println!(
                     "{party}: {} entries → {}{}",
@@ -179,7 +196,7 @@ pub fn serve(data: &DataDir, listen: Option<&str>, every_ms: u64) -> Result<u8, 
         ));
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
-                let _ = tokio::signal::ctrl_c().await;
+                shutdown_signal().await;
                 let _ = stop_tx.send(true);
             })
             .await;
@@ -187,6 +204,22 @@ pub fn serve(data: &DataDir, listen: Option<&str>, every_ms: u64) -> Result<u8, 
         served.map_err(|e| Exit::internal(format!("error: the server stopped: {e}")))?;
         Ok(EXIT_OK)
     })
+}
+
+/// Ctrl-C, or SIGTERM (what service managers send).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 async fn wait_for(mut stop: tokio::sync::watch::Receiver<bool>) {

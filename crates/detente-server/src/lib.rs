@@ -32,6 +32,9 @@ use std::sync::Arc;
 pub const MAX_PEER_BODY: usize = 64 * 1024;
 /// Largest submission body, in bytes.
 pub const MAX_SUBMIT_BODY: usize = 64 * 1024 * 1024;
+/// Longest a request may take, reading its body included; a slow or stalled client is
+/// answered 408 and its request dropped (appends are cancel-safe: nothing half-written).
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// What every handler shares.
 #[derive(Debug)]
@@ -139,6 +142,10 @@ pub fn router<S: Store>(state: Arc<AppState<S>>) -> Router {
                 format!("no endpoint {}", uri.path()),
             )
         })
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
         .with_state(state)
 }
 
