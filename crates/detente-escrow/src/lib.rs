@@ -1,0 +1,1 @@
+//! Verification tools (pure).
