@@ -149,6 +149,30 @@ pub fn router<S: Store>(state: Arc<AppState<S>>) -> Router {
         .with_state(state)
 }
 
+/// A peer `GET` request whose signature was checked and whose query was parsed into `Q`.
+struct PeerGet<Q>(Q);
+
+/// No query parameters (any given is refused).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoQuery {}
+
+impl<S: Store, Q: serde::de::DeserializeOwned> axum::extract::FromRequestParts<Arc<AppState<S>>>
+    for PeerGet<Q>
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &Arc<AppState<S>>,
+    ) -> Result<Self, Self::Rejection> {
+        authenticate(state, &parts.headers, &parts.method, &parts.uri, b"")?;
+        let Query(query) = Query::<Q>::try_from_uri(&parts.uri)
+            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        Ok(PeerGet(query))
+    }
+}
+
 /// Checks a peer request's signature.
 fn authenticate<S: Store>(
     state: &AppState<S>,
@@ -172,11 +196,8 @@ fn authenticate<S: Store>(
 
 async fn peer_checkpoint<S: Store>(
     State(state): State<Arc<AppState<S>>>,
-    headers: HeaderMap,
-    method: Method,
-    uri: Uri,
+    PeerGet(NoQuery {}): PeerGet<NoQuery>,
 ) -> Result<Response, ApiError> {
-    authenticate(&state, &headers, &method, &uri, b"")?;
     let note = state
         .node
         .checkpoint_with_cosignatures(state.node.origin())
@@ -200,13 +221,8 @@ struct Range {
 
 async fn peer_entries<S: Store>(
     State(state): State<Arc<AppState<S>>>,
-    headers: HeaderMap,
-    method: Method,
-    uri: Uri,
-    range: Result<Query<Range>, axum::extract::rejection::QueryRejection>,
+    PeerGet(range): PeerGet<Range>,
 ) -> Result<Json<EntriesBody>, ApiError> {
-    authenticate(&state, &headers, &method, &uri, b"")?;
-    let Query(range) = range.map_err(|e| ApiError::bad_request(e.body_text()))?;
     if range.to < range.from {
         return Err(ApiError::bad_request(format!(
             "`to` ({}) is before `from` ({})",
@@ -231,13 +247,8 @@ struct Sizes {
 
 async fn peer_consistency<S: Store>(
     State(state): State<Arc<AppState<S>>>,
-    headers: HeaderMap,
-    method: Method,
-    uri: Uri,
-    sizes: Result<Query<Sizes>, axum::extract::rejection::QueryRejection>,
+    PeerGet(sizes): PeerGet<Sizes>,
 ) -> Result<Response, ApiError> {
-    authenticate(&state, &headers, &method, &uri, b"")?;
-    let Query(sizes) = sizes.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let proof = state
         .node
         .consistency_proof(state.node.origin(), sizes.old, sizes.new)
@@ -254,13 +265,8 @@ struct InclusionQuery {
 
 async fn peer_inclusion<S: Store>(
     State(state): State<Arc<AppState<S>>>,
-    headers: HeaderMap,
-    method: Method,
-    uri: Uri,
-    query: Result<Query<InclusionQuery>, axum::extract::rejection::QueryRejection>,
+    PeerGet(query): PeerGet<InclusionQuery>,
 ) -> Result<Response, ApiError> {
-    authenticate(&state, &headers, &method, &uri, b"")?;
-    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let proof = state
         .node
         .inclusion_proof(state.node.origin(), query.index, query.size)
@@ -292,11 +298,8 @@ async fn peer_cosignature<S: Store>(
 
 async fn peer_mirrors<S: Store>(
     State(state): State<Arc<AppState<S>>>,
-    headers: HeaderMap,
-    method: Method,
-    uri: Uri,
+    PeerGet(NoQuery {}): PeerGet<NoQuery>,
 ) -> Result<Json<MirrorsBody>, ApiError> {
-    authenticate(&state, &headers, &method, &uri, b"")?;
     let logs = state
         .node
         .mirrored_checkpoints()
