@@ -93,7 +93,7 @@ enum Command {
         /// Where to write the chart (default: a temporary file).
         #[arg(long)]
         chart: Option<PathBuf>,
-        /// Print and exit (the default until the node server lands).
+        /// Print the findings and exit.
         #[arg(long)]
         no_serve: bool,
     },

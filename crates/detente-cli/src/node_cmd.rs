@@ -110,27 +110,61 @@ fn spinner(message: String) -> indicatif::ProgressBar {
     }
 }
 
+/// Splits a file's text into parts of whole lines, each at most `limit` bytes (a single
+/// longer line is a part of its own, which the node then refuses by name), with the
+/// number of each part's first line.
+fn parts(text: &str, limit: usize) -> Vec<(u64, &str)> {
+    let mut parts = Vec::new();
+    let (mut start, mut first_line, mut line) = (0usize, 1u64, 1u64);
+    let mut end = 0usize;
+    for piece in text.split_inclusive('\n') {
+        if end > start && end - start + piece.len() > limit {
+            parts.push((first_line, text.get(start..end).unwrap_or("")));
+            start = end;
+            first_line = line;
+        }
+        end += piece.len();
+        line += 1;
+    }
+    if end > start {
+        parts.push((first_line, text.get(start..end).unwrap_or("")));
+    }
+    parts
+}
+
 pub fn submit(data: &DataDir, files: &[PathBuf]) -> Result<u8, Exit> {
     runtime()?.block_on(async {
         let (_, node) = open_node(&data.dir).await?;
         for file in files {
-            let text = detente_node::home::read_text(file).map_err(home_error)?;
             let name = file.display().to_string();
-            let bar = spinner(format!("checking and appending {name}"));
-            let submitted = node.submit(&text, &name).await;
-            bar.finish_and_clear();
-            let submitted = submitted.map_err(|e| match e {
-                detente_node::NodeError::Rejected(_) => Exit::invalid(format!("error: {e}")),
-                other => Exit::internal(format!("error: {other}")),
+            let bytes = std::fs::read(file)
+                .map_err(|e| Exit::invalid(format!("error: cannot read `{name}`: {e}")))?;
+            let text = String::from_utf8(bytes).map_err(|e| {
+                Exit::invalid(format!(
+                    "error: `{name}` is not UTF-8 text (byte {})",
+                    e.utf8_error().valid_up_to()
+                ))
             })?;
-            println!(
-                "{name}: appended {} entries ({}..{}), {} already in the log; log size {}",
-                submitted.appended,
-                submitted.first_index,
-                submitted.first_index + submitted.appended,
-                submitted.already_logged,
-                submitted.size
-            );
+            // A large file goes in parts the node accepts, each appended atomically.
+            for (first_line, part) in parts(&text, detente_node::node::MAX_SUBMISSION_BYTES) {
+                let bar = spinner(format!(
+                    "checking and appending {name} from line {first_line}"
+                ));
+                let submitted = node.submit_part(part, &name, first_line).await;
+                bar.finish_and_clear();
+                let submitted = submitted.map_err(|e| match e {
+                    detente_node::NodeError::Rejected(_) => Exit::invalid(format!("error: {e}")),
+                    other => Exit::internal(format!("error: {other}")),
+                })?;
+                println!(
+                    "{name}: appended {} entries ({}..{}), {} already in the log; log size {}",
+                    submitted.appended,
+                    submitted.first_index,
+                    submitted.first_index + submitted.appended,
+                    submitted.already_logged,
+                    submitted.size
+                );
+            }
         }
         Ok(EXIT_OK)
     })
@@ -235,6 +269,7 @@ fn init_tracing() {
     let filter = EnvFilter::try_from_env("DETENTE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }
@@ -289,8 +324,9 @@ fn log_verify(dir: &Path, json: bool) -> Result<u8, Exit> {
             }
             if checked.equivocations > 0 {
                 println!(
-                    "{} equivocations recorded (see `detente log show`)",
-                    checked.equivocations
+                    "{} equivocation{} recorded (see `detente log show`)",
+                    checked.equivocations,
+                    if checked.equivocations == 1 { "" } else { "s" }
                 );
             }
         }
@@ -328,6 +364,9 @@ fn describe_entry(bytes: &[u8]) -> String {
 fn log_show(dir: &Path, party: Option<&str>, last: u64) -> Result<u8, Exit> {
     runtime()?.block_on(async {
         let (_, node) = open_node(dir).await?;
+        if let Some(p) = party {
+            known_party(&node, p)?;
+        }
         use detente_node::Store as _;
         let heads = node.log_heads().await;
         for (origin, size, root, frozen) in heads {
@@ -379,6 +418,20 @@ fn log_show(dir: &Path, party: Option<&str>, last: u64) -> Result<u8, Exit> {
     })
 }
 
+/// Refuses a party the network file does not name.
+fn known_party(node: &Node<SqliteStore>, party: &str) -> Result<(), Exit> {
+    let network = node.network();
+    if network.party(party).is_some() {
+        return Ok(());
+    }
+    let names: Vec<&str> = network.parties.iter().map(|p| p.name.as_str()).collect();
+    let help = detente_lang::suggest::did_you_mean_help(party, names.iter().copied())
+        .unwrap_or_else(|| format!("the network's parties are {}", names.join(", ")));
+    Err(Exit::invalid(format!(
+        "error: the network has no party `{party}`\n  help: {help}"
+    )))
+}
+
 fn indent(text: &str) -> String {
     text.lines()
         .map(|l| format!("    {l}"))
@@ -390,7 +443,10 @@ pub fn receipt(data: &DataDir, party: Option<&str>, index: u64, out: &Path) -> R
     runtime()?.block_on(async {
         let (_, node) = open_node(&data.dir).await?;
         let origin = match party {
-            Some(p) => node.network().origin(p),
+            Some(p) => {
+                known_party(&node, p)?;
+                node.network().origin(p)
+            }
             None => node.origin().to_owned(),
         };
         let (entry, receipt) = node.receipt(&origin, index).await.map_err(|e| match e {
@@ -476,4 +532,24 @@ pub fn load_from_node(dir: &Path) -> Result<inputs::Loaded, Exit> {
             },
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parts;
+
+    #[test]
+    fn large_files_are_cut_at_line_ends_and_keep_their_line_numbers() {
+        let text = "aaaa\nbbbb\ncccc\ndddd\n";
+        assert_eq!(
+            parts(text, 10),
+            vec![(1, "aaaa\nbbbb\n"), (3, "cccc\ndddd\n")]
+        );
+        assert_eq!(parts(text, 100), vec![(1, text)]);
+        assert_eq!(
+            parts("a-very-long-line\nx", 4),
+            vec![(1, "a-very-long-line\n"), (2, "x")]
+        );
+        assert!(parts("", 4).is_empty());
+    }
 }

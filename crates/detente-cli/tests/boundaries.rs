@@ -106,7 +106,12 @@ fn core_crates_do_not_read_the_clock_or_the_environment() {
         "std::net",
     ];
     let mut found = Vec::new();
-    for krate in ["detente-lang", "detente-assess", "detente-ledger"] {
+    for krate in [
+        "detente-lang",
+        "detente-assess",
+        "detente-ledger",
+        "detente-escrow",
+    ] {
         let mut stack = vec![std::path::PathBuf::from(format!(
             "{root}/crates/{krate}/src"
         ))];

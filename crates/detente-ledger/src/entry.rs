@@ -7,7 +7,7 @@
 //! index     u64 BE   the entry's position in its log (a replay at another index fails)
 //! time      i64 BE   ms since the Unix epoch at which the log's node appended it
 //! origin    u16 BE length (1..=255) + UTF-8 bytes: the log's origin, a valid key name
-//! body      u32 BE length + bytes: a fact's record as RFC 8785 JSON, or an opaque letter
+//! body      u32 BE length + bytes: a fact's record as canonical JSON, or an opaque letter
 //! ```
 //!
 //! Nothing may follow the body, and the whole entry is at most [`MAX_ENTRY_BYTES`].
@@ -35,7 +35,8 @@ const FIXED_HEADER: usize = 13 + 1 + 1 + 8 + 8;
 /// What an entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EntryKind {
-    /// A fact: the body is the record as RFC 8785 canonical JSON.
+    /// A fact: the body is the record as canonical JSON: compact, `kind` first, the other
+    /// members sorted (docs/ledger-format.md, "Fact bodies").
     Fact,
     /// A letter between parties: the body is opaque (usually ciphertext).
     Letter,

@@ -54,10 +54,13 @@ fn speaker(record: &serde_json::Map<String, Value>) -> Option<&str> {
 
 /// Checks a submission of JSON Lines against the treaty and the log's current facts and
 /// returns each record's canonical body, in order. Every problem is reported, each as
-/// `source:line: message`; one problem refuses the whole submission.
+/// `source:line: message`, lines counted from `first_line` (a later part of a large file
+/// keeps the file's numbering); one problem refuses the whole submission.
+#[allow(clippy::too_many_arguments)]
 pub fn prepare_submission(
     text: &str,
     source_name: &str,
+    first_line: u64,
     party: &str,
     origin: &str,
     existing: &[Vec<u8>],
@@ -67,7 +70,7 @@ pub fn prepare_submission(
     let mut bodies = Vec::new();
     let mut lines = Vec::new();
     for (number, line) in text.split('\n').enumerate() {
-        let number = number as u64 + 1;
+        let number = number as u64 + first_line.max(1);
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.trim().is_empty() {
             continue;

@@ -25,7 +25,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::store::{
     Hash, LogState, Store, StoreError, StoredCheckpoint, StoredCosignature, StoredEntry,
-    StoredEquivocation, different_checkpoint_detail, validate_append, validate_cosignature,
+    StoredEquivocation, StoredUser, different_checkpoint_detail, validate_append,
+    validate_cosignature,
 };
 
 /// A [`Store`] kept in memory; clones share the same logs.
@@ -40,6 +41,7 @@ struct State {
     /// Per origin, keyed (size, cosigner, timestamp) → signature line.
     cosignatures: BTreeMap<String, BTreeMap<(u64, String, u64), String>>,
     equivocations: Vec<StoredEquivocation>,
+    users: BTreeMap<String, StoredUser>,
 }
 
 #[derive(Debug, Default)]
@@ -206,6 +208,23 @@ impl Store for MemoryStore {
 
     async fn equivocations(&self) -> Result<Vec<StoredEquivocation>, StoreError> {
         Ok(self.lock()?.equivocations.clone())
+    }
+
+    async fn add_user(&self, user: &StoredUser) -> Result<(), StoreError> {
+        let mut state = self.lock()?;
+        if state.users.contains_key(&user.name) {
+            return Err(StoreError::Exists(format!("user `{}`", user.name)));
+        }
+        state.users.insert(user.name.clone(), user.clone());
+        Ok(())
+    }
+
+    async fn users(&self) -> Result<Vec<StoredUser>, StoreError> {
+        Ok(self.lock()?.users.values().cloned().collect())
+    }
+
+    async fn remove_user(&self, name: &str) -> Result<bool, StoreError> {
+        Ok(self.lock()?.users.remove(name).is_some())
     }
 }
 

@@ -31,7 +31,7 @@ pub const READ_PAGE: u64 = 10_000;
 /// Entries fetched from a peer per request.
 pub const FETCH_PAGE: u64 = 1_000;
 /// Largest submission, in bytes.
-pub const MAX_SUBMISSION_BYTES: usize = 256 * 1024 * 1024;
+pub const MAX_SUBMISSION_BYTES: usize = 64 * 1024 * 1024;
 
 /// Why a node operation failed.
 #[derive(Debug)]
@@ -45,6 +45,9 @@ pub enum NodeError {
         detail: String,
     },
     Store(StoreError),
+    /// A request that is not valid (an unknown param, a cosignature that does not
+    /// verify…); nothing was changed.
+    Invalid(String),
     /// Something the network file or the data folder should have made impossible.
     Config(String),
     /// The entry or log asked for does not exist.
@@ -68,6 +71,7 @@ impl fmt::Display for NodeError {
                 write!(f, "log {origin} in the store is damaged: {detail}")
             }
             NodeError::Store(e) => write!(f, "{e}"),
+            NodeError::Invalid(message) => write!(f, "{message}"),
             NodeError::Config(message) => write!(f, "{message}"),
             NodeError::NotFound(message) => write!(f, "{message}"),
         }
@@ -407,6 +411,17 @@ impl<S: Store> Node<S> {
     /// already holds byte for byte (after canonical encoding) are skipped, so a submission
     /// retried after a lost answer does not double anything.
     pub async fn submit(&self, text: &str, source_name: &str) -> Result<Submitted, NodeError> {
+        self.submit_part(text, source_name, 1).await
+    }
+
+    /// [`Node::submit`] for a part of a larger file whose first line is line `first_line`
+    /// of `source_name` (each part is appended on its own, atomically).
+    pub async fn submit_part(
+        &self,
+        text: &str,
+        source_name: &str,
+        first_line: u64,
+    ) -> Result<Submitted, NodeError> {
         if text.len() > MAX_SUBMISSION_BYTES {
             return Err(NodeError::Rejected(vec![format!(
                 "{source_name}: {} bytes; a submission is at most {MAX_SUBMISSION_BYTES}",
@@ -419,6 +434,7 @@ impl<S: Store> Node<S> {
         let bodies = crate::facts::prepare_submission(
             text,
             source_name,
+            first_line,
             &self.party,
             &self.origin,
             &existing,
@@ -695,13 +711,13 @@ impl<S: Store> Node<S> {
         let party = self
             .network
             .party(from_party)
-            .ok_or_else(|| NodeError::Rejected(vec![format!("`{from_party}` is not a party")]))?;
+            .ok_or_else(|| NodeError::Invalid(format!("`{from_party}` is not a party")))?;
         let verifier = self
             .network
             .cosigner_verifier(party)
             .ok_or_else(|| NodeError::Config(format!("no key for {from_party}")))?;
         let cosignature = Cosignature::parse_line(line)
-            .map_err(|e| NodeError::Rejected(vec![format!("cosignature: {e}")]))?;
+            .map_err(|e| NodeError::Invalid(format!("cosignature: {e}")))?;
         let stored = self
             .store
             .checkpoints(&self.origin)
@@ -709,7 +725,7 @@ impl<S: Store> Node<S> {
             .into_iter()
             .find(|c| c.size == size)
             .ok_or_else(|| {
-                NodeError::Rejected(vec![format!("this log has no checkpoint at size {size}")])
+                NodeError::Invalid(format!("this log has no checkpoint at size {size}"))
             })?;
         let (cp, _) = open_checkpoint(&stored.note, &self.signer.verifier()).map_err(|e| {
             NodeError::Corrupt {
@@ -718,9 +734,9 @@ impl<S: Store> Node<S> {
             }
         })?;
         checkpoint::verify_cosignature(&cp, &cosignature, &verifier).map_err(|e| {
-            NodeError::Rejected(vec![format!(
+            NodeError::Invalid(format!(
                 "the cosignature by {from_party} does not verify against the checkpoint at size {size}: {e}"
-            )])
+            ))
         })?;
         Ok(self
             .store
@@ -1224,7 +1240,7 @@ impl<S: Store> Node<S> {
                 inputs: facts.inputs.clone(),
             },
         )
-        .map_err(|e| NodeError::Rejected(vec![e.to_string()]))?;
+        .map_err(|e| NodeError::Invalid(e.to_string()))?;
         Ok(engine.assess(at))
     }
 }

@@ -63,6 +63,17 @@ pub struct StoredEquivocation {
     pub detected_at_ms: i64,
 }
 
+/// An operator of this node: a name, a role, and the SHA-256 (hex) of the token the
+/// operator presents. The token itself is never stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredUser {
+    pub name: String,
+    /// `viewer`, `analyst`, `officer` or `admin` (see `crate::users::Role`).
+    pub role: String,
+    pub token_sha256: String,
+    pub created_at_ms: i64,
+}
+
 /// The state of one log in the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogState {
@@ -86,6 +97,9 @@ pub enum StoreError {
     /// a checkpoint size that is not the size after the append.
     #[error("invalid append to {origin}: {detail}")]
     InvalidAppend { origin: String, detail: String },
+    /// A record with this key already exists (and records are never replaced).
+    #[error("{0} already exists")]
+    Exists(String),
     /// The store could not be opened, read or written.
     #[error("store: {0}")]
     Backend(String),
@@ -155,6 +169,15 @@ pub trait Store: Send + Sync + 'static {
     fn equivocations(
         &self,
     ) -> impl Future<Output = Result<Vec<StoredEquivocation>, StoreError>> + Send;
+
+    /// Adds an operator; [`StoreError::Exists`] if the name is taken.
+    fn add_user(&self, user: &StoredUser) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every operator, by name.
+    fn users(&self) -> impl Future<Output = Result<Vec<StoredUser>, StoreError>> + Send;
+
+    /// Removes an operator; false if there was none of that name.
+    fn remove_user(&self, name: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 // Validation shared by every store implementation, so that they refuse the same appends

@@ -689,7 +689,7 @@ async fn cosignature_tampering_is_refused() {
     for (what, from, size, line) in &refused {
         let result = a.receive_cosignature(from, *size, line).await;
         assert!(
-            matches!(result, Err(NodeError::Rejected(_))),
+            matches!(result, Err(NodeError::Invalid(_))),
             "{what}: expected a rejection, got {result:?}"
         );
     }
@@ -970,6 +970,18 @@ impl Store for StallingStore {
 
     async fn equivocations(&self) -> Result<Vec<StoredEquivocation>, StoreError> {
         self.inner.equivocations().await
+    }
+
+    async fn add_user(&self, user: &detente_node::store::StoredUser) -> Result<(), StoreError> {
+        self.inner.add_user(user).await
+    }
+
+    async fn users(&self) -> Result<Vec<detente_node::store::StoredUser>, StoreError> {
+        self.inner.users().await
+    }
+
+    async fn remove_user(&self, name: &str) -> Result<bool, StoreError> {
+        self.inner.remove_user(name).await
     }
 }
 

@@ -30,8 +30,8 @@ use std::sync::Arc;
 
 /// Largest request body on peer endpoints, in bytes.
 pub const MAX_PEER_BODY: usize = 64 * 1024;
-/// Largest submission body, in bytes.
-pub const MAX_SUBMIT_BODY: usize = 64 * 1024 * 1024;
+/// Largest submission body, in bytes: what the node accepts in one submission.
+pub const MAX_SUBMIT_BODY: usize = detente_node::node::MAX_SUBMISSION_BYTES;
 /// Longest a request may take, reading its body included; a slow or stalled client is
 /// answered 408 and its request dropped (appends are cancel-safe: nothing half-written).
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
@@ -98,6 +98,9 @@ impl From<NodeError> for ApiError {
             NodeError::Rejected(_) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "rejected", e.to_string())
             }
+            NodeError::Invalid(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string())
+            }
             NodeError::NotFound(_) => {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
             }
@@ -146,7 +149,51 @@ pub fn router<S: Store>(state: Arc<AppState<S>>) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
+        .layer(axum::middleware::map_response(json_errors))
         .with_state(state)
+}
+
+/// Gives the answers axum and tower make themselves (405, 408, 413…) the one JSON error
+/// shape of every other error.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this endpoint does not take that method".to_owned(),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "too_large",
+            "the request body is larger than this endpoint accepts".to_owned(),
+        ),
+        StatusCode::REQUEST_TIMEOUT => (
+            "timeout",
+            format!(
+                "the request took longer than {} s",
+                REQUEST_TIMEOUT.as_secs()
+            ),
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "the request body's content type is not accepted here".to_owned(),
+        ),
+        other => (
+            "error",
+            other
+                .canonical_reason()
+                .unwrap_or("the request failed")
+                .to_owned(),
+        ),
+    };
+    ApiError::new(status, code, message).into_response()
 }
 
 /// A peer `GET` request whose signature was checked and whose query was parsed into `Q`.
@@ -310,53 +357,75 @@ async fn peer_mirrors<S: Store>(
     Ok(Json(MirrorsBody { logs }))
 }
 
-/// `/api/v1/report` query: `at` (required), `interpretation`, `assume_in_force`, and
-/// `set` as `name=value` (repeatable, comma-separated).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReportQuery {
-    at: Option<String>,
-    interpretation: Option<String>,
-    assume_in_force: Option<String>,
-    set: Option<String>,
+/// The assessment options of a query: `interpretation`, `assume_in_force`, and `set` as
+/// `name=value` (repeatable, and comma-separated within one). Other names are left for
+/// the caller, in order.
+pub fn assessment_options(
+    pairs: Vec<(String, String)>,
+) -> Result<(Options, Vec<(String, String)>), ApiError> {
+    let mut options = Options::default();
+    let mut rest = Vec::new();
+    for (name, value) in pairs {
+        match name.as_str() {
+            "interpretation" => options.interpretation = Some(value),
+            "assume_in_force" => {
+                options.assume_in_force = Some(Date::parse(&value).ok_or_else(|| {
+                    ApiError::bad_request(format!("assume_in_force: `{value}` is not a date"))
+                })?);
+            }
+            "set" => {
+                for assignment in value.split(',') {
+                    let (param, param_value) = assignment.split_once('=').ok_or_else(|| {
+                        ApiError::bad_request(format!(
+                            "set: `{assignment}` is not an assignment; write `set=sdv_ceiling=2000`"
+                        ))
+                    })?;
+                    options
+                        .params
+                        .insert(param.trim().to_owned(), param_value.trim().to_owned());
+                }
+            }
+            _ => rest.push((name, value)),
+        }
+    }
+    Ok((options, rest))
 }
 
-async fn api_report<S: Store>(
-    State(state): State<Arc<AppState<S>>>,
-    query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let at_text = query.at.ok_or_else(|| {
-        ApiError::bad_request(
-            "`at` is required: a date (1980-01-01) or an instant in UTC (1980-01-01T12:00:00Z)",
-        )
-    })?;
-    let at = Instant::parse(&at_text).ok_or_else(|| {
+/// Parses an instant given as `name` in a query.
+pub fn query_instant(name: &str, value: Option<&str>) -> Result<Instant, ApiError> {
+    let text = value.ok_or_else(|| {
         ApiError::bad_request(format!(
-            "at: `{at_text}` is not a date (1980-01-01) or an instant in UTC (1980-01-01T12:00:00Z)"
+            "`{name}` is required: a date (1980-01-01) or an instant in UTC (1980-01-01T12:00:00Z)"
         ))
     })?;
-    let mut options = Options {
-        interpretation: query.interpretation,
-        ..Options::default()
-    };
-    if let Some(date) = query.assume_in_force {
-        options.assume_in_force = Some(Date::parse(&date).ok_or_else(|| {
-            ApiError::bad_request(format!("assume_in_force: `{date}` is not a date"))
-        })?);
+    Instant::parse(text).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "{name}: `{text}` is not a date (1980-01-01) or an instant in UTC (1980-01-01T12:00:00Z)"
+        ))
+    })
+}
+
+/// `/api/v1/report?at=…` with the [`assessment_options`].
+async fn api_report<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(pairs) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let (options, rest) = assessment_options(pairs)?;
+    let mut at = None;
+    for (name, value) in rest {
+        match name.as_str() {
+            "at" if at.is_none() => at = Some(value),
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown or repeated query parameter `{name}`; expected at, interpretation, assume_in_force, set"
+                )));
+            }
+        }
     }
-    for assignment in query.set.iter().flat_map(|s| s.split(',')) {
-        let (name, value) = assignment.split_once('=').ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "set: `{assignment}` is not an assignment; write `set=sdv_ceiling=2000`"
-            ))
-        })?;
-        options
-            .params
-            .insert(name.trim().to_owned(), value.trim().to_owned());
-    }
+    let at = query_instant("at", at.as_deref())?;
     let report = state.node.report(at, &options).await.map_err(|e| match e {
-        NodeError::Rejected(_) => ApiError::bad_request(e.to_string()),
+        NodeError::Invalid(_) => ApiError::bad_request(e.to_string()),
         other => other.into(),
     })?;
     let mut body = serde_json::to_vec_pretty(&report)
@@ -395,10 +464,13 @@ async fn api_log<S: Store>(State(state): State<Arc<AppState<S>>>) -> Result<Resp
             })
         })
         .collect();
+    // Entries of the logs that assessments leave out (see docs/ledger-format.md).
+    let left_out = state.node.log_facts().await?.problems.clone();
     Ok(Json(serde_json::json!({
         "party": state.node.party(),
         "origin": state.node.origin(),
         "logs": logs,
+        "left_out": left_out,
         "mirrors": state.node.mirror_health(),
         "equivocations": equivocations,
     }))

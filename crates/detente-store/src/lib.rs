@@ -72,7 +72,8 @@ use std::time::Duration;
 
 use detente_node::store::{
     Hash, LogState, Store, StoreError, StoredCheckpoint, StoredCosignature, StoredEntry,
-    StoredEquivocation, different_checkpoint_detail, validate_append, validate_cosignature,
+    StoredEquivocation, StoredUser, different_checkpoint_detail, validate_append,
+    validate_cosignature,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
@@ -608,5 +609,51 @@ impl Store for SqliteStore {
                 },
             )
             .collect())
+    }
+
+    async fn add_user(&self, user: &StoredUser) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO users (name, role, token_sha256, created_at_ms) VALUES (?, ?, ?, ?)",
+        )
+        .bind(user.name.as_str())
+        .bind(user.role.as_str())
+        .bind(user.token_sha256.as_str())
+        .bind(user.created_at_ms)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(StoreError::Exists(format!("user `{}`", user.name)))
+            }
+            Err(e) => Err(self.backend_global("adding a user", e)),
+        }
+    }
+
+    async fn users(&self) -> Result<Vec<StoredUser>, StoreError> {
+        let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+            "SELECT name, role, token_sha256, created_at_ms FROM users ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.backend_global("reading users", e))?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, role, token_sha256, created_at_ms)| StoredUser {
+                name,
+                role,
+                token_sha256,
+                created_at_ms,
+            })
+            .collect())
+    }
+
+    async fn remove_user(&self, name: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM users WHERE name = ?")
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.backend_global("removing a user", e))?;
+        Ok(done.rows_affected() > 0)
     }
 }

@@ -523,6 +523,34 @@ async fn check_concurrent_appends<S: Store + Clone>(store: S) {
     assert_eq!(log.checkpoint, Some(checkpoint(o, log.size)));
 }
 
+async fn check_users<S: Store>(store: S) {
+    use detente_node::store::StoredUser;
+    let user = |name: &str, role: &str, token: &str| StoredUser {
+        name: name.to_owned(),
+        role: role.to_owned(),
+        token_sha256: token.to_owned(),
+        created_at_ms: 7,
+    };
+    assert!(store.users().await.unwrap().is_empty());
+    store.add_user(&user("zoe", "viewer", "aa")).await.unwrap();
+    store.add_user(&user("ann", "admin", "bb")).await.unwrap();
+    let err = store
+        .add_user(&user("zoe", "admin", "cc"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Exists(_)), "{err}");
+    assert!(err.to_string().contains("zoe"), "{err}");
+    let users = store.users().await.unwrap();
+    assert_eq!(
+        users.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+        ["ann", "zoe"]
+    );
+    assert_eq!(users[1], user("zoe", "viewer", "aa"));
+    assert!(store.remove_user("zoe").await.unwrap());
+    assert!(!store.remove_user("zoe").await.unwrap());
+    assert_eq!(store.users().await.unwrap().len(), 1);
+}
+
 macro_rules! conformance {
     ($($check:ident),* $(,)?) => {
         mod memory {
@@ -548,6 +576,7 @@ macro_rules! conformance {
 }
 
 conformance!(
+    check_users,
     check_append_and_read_back,
     check_large_append,
     check_conflict,
