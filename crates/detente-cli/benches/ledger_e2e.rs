@@ -111,7 +111,7 @@ fn main() {
         let ussr = open(ussr_home.clone()).await;
         let [us_listener, ussr_listener] = listeners;
         for (node, listener) in [(us.clone(), us_listener), (ussr.clone(), ussr_listener)] {
-            let app = detente_server::router(Arc::new(detente_server::AppState::new(node, None)));
+            let app = detente_server::router(Arc::new(detente_server::AppState::new(node)));
             tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         }
 

@@ -141,6 +141,9 @@ enum Command {
         #[arg(long, default_value_t = 2000)]
         sync_every_ms: u64,
     },
+    /// Manage a node's operators (people who use its API and dashboard).
+    #[command(subcommand)]
+    User(node_cmd::UserCommand),
     /// Inspect and verify the logs a node holds.
     #[command(subcommand)]
     Log(node_cmd::LogCommand),
@@ -433,6 +436,7 @@ fn run(cli: Cli) -> Result<u8, Exit> {
             sync_every_ms,
         } => node_cmd::serve(&data, listen.as_deref(), sync_every_ms),
         Command::Log(command) => node_cmd::log(&command),
+        Command::User(command) => node_cmd::user(&command),
         Command::Receipt {
             data,
             index,

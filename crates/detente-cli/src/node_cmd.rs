@@ -82,6 +82,85 @@ pub fn keygen(data: &DataDir) -> Result<u8, Exit> {
     Ok(EXIT_OK)
 }
 
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add an operator and print its token (shown once; only its hash is kept).
+    Add {
+        name: String,
+        /// viewer (reads), analyst (also submits observations), officer (also the party's
+        /// own declarations and notifications), admin (also manages operators).
+        #[arg(long)]
+        role: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// List the operators and their roles.
+    List {
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Remove an operator (its token stops working at once).
+    Remove {
+        name: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+}
+
+pub fn user(command: &UserCommand) -> Result<u8, Exit> {
+    use detente_node::Store as _;
+    use detente_node::users::{Role, add_user};
+    runtime()?.block_on(async {
+        match command {
+            UserCommand::Add { name, role, data } => {
+                let role = Role::parse(role).ok_or_else(|| {
+                    Exit::invalid(format!(
+                        "error: `{role}` is not a role\n  help: the roles are viewer, analyst, officer, admin"
+                    ))
+                })?;
+                let (_, node) = open_node(&data.dir).await?;
+                let token = add_user(node.store(), name, role, node.clock().now_ms())
+                    .await
+                    .map_err(|e| Exit::invalid(format!("error: {e}")))?;
+                println!("{token}");
+                eprintln!(
+                    "added {name} ({role}); the line above is its token, shown only now: give it to {name}"
+                );
+                Ok(EXIT_OK)
+            }
+            UserCommand::List { data } => {
+                let (_, node) = open_node(&data.dir).await?;
+                let users = node
+                    .store()
+                    .users()
+                    .await
+                    .map_err(|e| Exit::internal(format!("error: {e}")))?;
+                for u in users {
+                    let since = detente_lang::time::Instant::from_unix_seconds(
+                        u.created_at_ms.div_euclid(1000),
+                    );
+                    println!("{:<24} {:<8} since {since}", u.name, u.role);
+                }
+                Ok(EXIT_OK)
+            }
+            UserCommand::Remove { name, data } => {
+                let (_, node) = open_node(&data.dir).await?;
+                let removed = node
+                    .store()
+                    .remove_user(name)
+                    .await
+                    .map_err(|e| Exit::internal(format!("error: {e}")))?;
+                if removed {
+                    println!("removed {name}");
+                    Ok(EXIT_OK)
+                } else {
+                    Err(Exit::invalid(format!("error: there is no operator `{name}`")))
+                }
+            }
+        }
+    })
+}
+
 pub fn init(treaty: &Path, party: &str, network: &Path, data: &DataDir) -> Result<u8, Exit> {
     let home = Home::init(&data.dir, treaty, party, network).map_err(home_error)?;
     runtime()?.block_on(async {
@@ -150,7 +229,7 @@ pub fn submit(data: &DataDir, files: &[PathBuf]) -> Result<u8, Exit> {
                 let bar = spinner(format!(
                     "checking and appending {name} from line {first_line}"
                 ));
-                let submitted = node.submit_part(part, &name, first_line).await;
+                let submitted = node.submit_part(part, &name, first_line, None).await;
                 bar.finish_and_clear();
                 let submitted = submitted.map_err(|e| match e {
                     detente_node::NodeError::Rejected(_) => Exit::invalid(format!("error: {e}")),
@@ -206,8 +285,7 @@ pub fn serve(data: &DataDir, listen: Option<&str>, every_ms: u64) -> Result<u8, 
     runtime()?.block_on(async {
         let (home, node) = open_node(&data.dir).await?;
         let node = Arc::new(node);
-        let token = home.operator_token_sha256().ok();
-        let state = Arc::new(detente_server::AppState::new(node.clone(), token));
+        let state = Arc::new(detente_server::AppState::new(node.clone()));
         let app = detente_server::router(state);
         let address = listen.unwrap_or(&home.node.listen).to_owned();
         let listener = tokio::net::TcpListener::bind(&address)

@@ -188,11 +188,14 @@ struct Server {
     child: Child,
     port: u16,
     log: PathBuf,
+    /// An officer's token, sent with every API request.
+    token: String,
 }
 
 impl Server {
     /// Starts the node of `data` listening on `port`, and waits until `/healthz` answers.
     fn start(data: &Path, port: u16, log: PathBuf) -> Server {
+        let token = operator_token(data);
         let out = File::create(&log).expect("the server log is created");
         let err = out.try_clone().expect("the server log is shared");
         let child = Command::new(BIN)
@@ -211,7 +214,12 @@ impl Server {
             .stderr(err)
             .spawn()
             .expect("detente serve starts");
-        let mut server = Server { child, port, log };
+        let mut server = Server {
+            child,
+            port,
+            log,
+            token,
+        };
         let deadline = Instant::now() + WAIT;
         loop {
             if let Ok(Some(status)) = server.child.try_wait() {
@@ -237,7 +245,8 @@ impl Server {
     }
 
     fn get(&self, path: &str) -> Response {
-        http(self.port, "GET", path, &[], b"")
+        let bearer = format!("Bearer {}", self.token);
+        http(self.port, "GET", path, &[("authorization", &bearer)], b"")
             .unwrap_or_else(|e| panic!("GET {path}: {e}\n--- server log\n{}", self.log_text()))
     }
 
@@ -456,11 +465,33 @@ fn logged_ids(data: &Path, party: &str) -> BTreeMap<u64, String> {
         .collect()
 }
 
+/// The token of an officer of the node in `data` (made with `detente user add` the first
+/// time, and kept beside the folder).
 fn operator_token(data: &Path) -> String {
-    std::fs::read_to_string(data.join("operator.token"))
-        .unwrap()
-        .trim()
-        .to_owned()
+    let cache = data.with_extension("officer-token");
+    if let Ok(token) = std::fs::read_to_string(&cache) {
+        return token.trim().to_owned();
+    }
+    let out = Command::new(BIN)
+        .args([
+            "user",
+            "add",
+            "test-officer",
+            "--role",
+            "officer",
+            "--data",
+            path_str(data),
+        ])
+        .output()
+        .expect("detente user add runs");
+    assert!(
+        out.status.success(),
+        "detente user add: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    std::fs::write(&cache, &token).unwrap();
+    token
 }
 
 /// One valid fact of US: an arms transfer with this id.

@@ -61,6 +61,7 @@ pub fn prepare_submission(
     text: &str,
     source_name: &str,
     first_line: u64,
+    role: Option<crate::users::Role>,
     party: &str,
     origin: &str,
     existing: &[Vec<u8>],
@@ -89,6 +90,17 @@ pub fn prepare_submission(
                 continue;
             }
         };
+        if let Some(role) = role {
+            let kind = record.get("kind").and_then(Value::as_str).unwrap_or("");
+            if !role.may_submit(kind) {
+                problems.push(format!(
+                    "{source_name}:{number}: a `{kind}` needs the {} role; this operator is {} {role}",
+                    crate::users::Role::needed_to_submit(kind),
+                    if role == crate::users::Role::Officer || role == crate::users::Role::Admin { "an" } else { "a" },
+                ));
+                continue;
+            }
+        }
         match speaker(&record) {
             Some(who) if who == party => {}
             Some(who) => {

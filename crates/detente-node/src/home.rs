@@ -5,7 +5,6 @@
 //! DIR/network.toml     the network file (a copy; every node holds the same)
 //! DIR/treaty/…         the treaty source and its zone files (copies, so the node is whole)
 //! DIR/node.key         the node's Ed25519 secret key (mode 0600)
-//! DIR/operator.token   the token an operator presents to submit through the API (mode 0600)
 //! DIR/ledger.sqlite    the store (see detente-store)
 //! ```
 
@@ -29,7 +28,6 @@ const MAX_TEXT_BYTES: u64 = 16 * 1024 * 1024;
 pub const NODE_FILE: &str = "node.toml";
 pub const NETWORK_FILE: &str = "network.toml";
 pub const KEY_FILE: &str = "node.key";
-pub const TOKEN_FILE: &str = "operator.token";
 pub const STORE_FILE: &str = "ledger.sqlite";
 pub const TREATY_DIR: &str = "treaty";
 
@@ -254,12 +252,6 @@ impl Home {
         self.network.origin(&self.node.party)
     }
 
-    /// The operator token's SHA-256 (hex): what an API submission is checked against.
-    pub fn operator_token_sha256(&self) -> Result<String, HomeError> {
-        let token = read_text(&self.dir.join(TOKEN_FILE))?;
-        Ok(sha256_hex(token.trim().as_bytes()))
-    }
-
     /// Creates a node: checks that the treaty, the network file, the party and the node key
     /// agree, then writes the folder. The key must exist (`detente keygen`), because the
     /// network file must already name it.
@@ -328,11 +320,6 @@ impl Home {
             listen,
             treaty: format!("{TREATY_DIR}/{file_name}"),
         };
-        let token = format!(
-            "dt_{}",
-            BASE64.encode(random_bytes()).replace(['+', '/', '='], "")
-        );
-        write_secret(&dir.join(TOKEN_FILE), &format!("{token}\n"))?;
         // node.toml last: its presence marks a complete folder.
         write(
             dir.join(NODE_FILE),

@@ -15,6 +15,7 @@ pub mod node;
 pub mod peer;
 pub mod store;
 pub mod sync;
+pub mod users;
 pub mod verify;
 
 pub use clock::{Clock, ManualClock, SystemClock};

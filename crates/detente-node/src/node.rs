@@ -411,16 +411,19 @@ impl<S: Store> Node<S> {
     /// already holds byte for byte (after canonical encoding) are skipped, so a submission
     /// retried after a lost answer does not double anything.
     pub async fn submit(&self, text: &str, source_name: &str) -> Result<Submitted, NodeError> {
-        self.submit_part(text, source_name, 1).await
+        self.submit_part(text, source_name, 1, None).await
     }
 
     /// [`Node::submit`] for a part of a larger file whose first line is line `first_line`
-    /// of `source_name` (each part is appended on its own, atomically).
+    /// of `source_name` (each part is appended on its own, atomically), by an operator of
+    /// `role` (records its role may not write are refused), or by the holder of the data
+    /// folder (`None`: any record of the party's own).
     pub async fn submit_part(
         &self,
         text: &str,
         source_name: &str,
         first_line: u64,
+        role: Option<crate::users::Role>,
     ) -> Result<Submitted, NodeError> {
         if text.len() > MAX_SUBMISSION_BYTES {
             return Err(NodeError::Rejected(vec![format!(
@@ -435,6 +438,7 @@ impl<S: Store> Node<S> {
             text,
             source_name,
             first_line,
+            role,
             &self.party,
             &self.origin,
             &existing,

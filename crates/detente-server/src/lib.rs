@@ -24,9 +24,13 @@ use detente_node::node::NodeError;
 use detente_node::peer::{
     CosignatureBody, EntriesBody, MirroredCheckpoint, MirrorsBody, encode_hashes,
 };
+use detente_node::users::Role;
 use detente_node::{Node, Store};
 use serde::Deserialize;
 use std::sync::Arc;
+
+pub mod operators;
+use operators::Authenticated;
 
 /// Largest request body on peer endpoints, in bytes.
 pub const MAX_PEER_BODY: usize = 64 * 1024;
@@ -41,18 +45,12 @@ pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 pub struct AppState<S: Store> {
     pub node: Arc<Node<S>>,
     verifier: RequestVerifier,
-    /// SHA-256 (hex) of the operator token; `None` refuses every submission.
-    operator_token_sha256: Option<String>,
 }
 
 impl<S: Store> AppState<S> {
-    pub fn new(node: Arc<Node<S>>, operator_token_sha256: Option<String>) -> AppState<S> {
+    pub fn new(node: Arc<Node<S>>) -> AppState<S> {
         let verifier = RequestVerifier::new(node.network(), node.origin());
-        AppState {
-            node,
-            verifier,
-            operator_token_sha256,
-        }
+        AppState { node, verifier }
     }
 }
 
@@ -408,6 +406,7 @@ pub fn query_instant(name: &str, value: Option<&str>) -> Result<Instant, ApiErro
 /// `/api/v1/report?at=…` with the [`assessment_options`].
 async fn api_report<S: Store>(
     State(state): State<Arc<AppState<S>>>,
+    _operator: Authenticated,
     query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(pairs) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
@@ -434,7 +433,10 @@ async fn api_report<S: Store>(
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-async fn api_log<S: Store>(State(state): State<Arc<AppState<S>>>) -> Result<Response, ApiError> {
+async fn api_log<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    _operator: Authenticated,
+) -> Result<Response, ApiError> {
     let logs: Vec<_> = state
         .node
         .log_heads()
@@ -486,6 +488,7 @@ struct ReceiptQuery {
 
 async fn api_receipt<S: Store>(
     State(state): State<Arc<AppState<S>>>,
+    _operator: Authenticated,
     query: Result<Query<ReceiptQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
@@ -504,31 +507,18 @@ async fn api_receipt<S: Store>(
 
 async fn api_submit<S: Store>(
     State(state): State<Arc<AppState<S>>>,
-    headers: HeaderMap,
+    operator: Authenticated,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                "submission needs `Authorization: Bearer TOKEN` (the data folder's operator.token)",
-            )
-        })?;
-    let digest = detente_node::home::sha256_hex(token.trim().as_bytes());
-    if state.operator_token_sha256.as_deref() != Some(digest.as_str()) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "the token is not this node's operator token",
-        ));
-    }
+    let operator = operator.require(Role::Analyst, "submitting facts")?;
     let text = std::str::from_utf8(&body).map_err(|e| {
         ApiError::bad_request(format!("the body is not UTF-8 (byte {})", e.valid_up_to()))
     })?;
-    let submitted = state.node.submit(text, "submission").await?;
+    let source = format!("submission by {}", operator.name);
+    let submitted = state
+        .node
+        .submit_part(text, &source, 1, Some(operator.role))
+        .await?;
+    tracing::info!(operator = %operator.name, appended = submitted.appended, size = submitted.size, "submitted");
     Ok(Json(submitted).into_response())
 }
