@@ -197,12 +197,12 @@ impl Drop for Pending<'_> {
 
 /// The in-memory view of one log.
 #[derive(Debug, Default)]
-struct LogView {
-    tree: Tree,
-    checkpoint: Option<Checkpoint>,
+pub(crate) struct LogView {
+    pub(crate) tree: Tree,
+    pub(crate) checkpoint: Option<Checkpoint>,
     /// The signed note of `checkpoint` (log signature only).
-    note: Option<String>,
-    frozen: bool,
+    pub(crate) note: Option<String>,
+    pub(crate) frozen: bool,
 }
 
 /// The latest state of mirroring one peer, for ledger health.
@@ -214,23 +214,24 @@ pub struct MirrorHealth {
     pub consecutive_failures: u32,
 }
 
-/// A node: its identity, its store and its view of every log.
+/// A node: its identity, its store and its view of every log. (Fields are visible to the
+/// crate so that each use case can live in a module of its own with an `impl` block.)
 #[derive(Debug)]
 pub struct Node<S: Store> {
-    store: S,
-    clock: Arc<dyn Clock>,
-    network: Network,
-    treaty: Arc<TreatyBundle>,
-    party: String,
-    origin: String,
-    signer: Signer,
-    key: SigningKey,
+    pub(crate) store: S,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) network: Network,
+    pub(crate) treaty: Arc<TreatyBundle>,
+    pub(crate) party: String,
+    pub(crate) origin: String,
+    pub(crate) signer: Signer,
+    pub(crate) key: SigningKey,
     /// One lock per log, so that mirroring one log (which waits on a peer) never holds up
     /// another: two nodes mirroring each other at once each hold the lock of the other's
     /// log while asking for proofs of it, which need only the lock of the asked node's own.
-    logs: std::sync::Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<LogView>>>>,
-    health: std::sync::Mutex<BTreeMap<String, MirrorHealth>>,
-    facts_cache: std::sync::Mutex<Option<(FactsKey, Arc<crate::facts::LogFacts>)>>,
+    pub(crate) logs: std::sync::Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<LogView>>>>,
+    pub(crate) health: std::sync::Mutex<BTreeMap<String, MirrorHealth>>,
+    pub(crate) facts_cache: std::sync::Mutex<Option<(FactsKey, Arc<crate::facts::LogFacts>)>>,
 }
 
 /// What the facts read from the logs depend on.
@@ -285,7 +286,7 @@ impl<S: Store> Node<S> {
     }
 
     /// The lock of one log's view (made empty the first time).
-    fn log(&self, origin: &str) -> Arc<tokio::sync::Mutex<LogView>> {
+    pub(crate) fn log(&self, origin: &str) -> Arc<tokio::sync::Mutex<LogView>> {
         let mut logs = self
             .logs
             .lock()
@@ -294,12 +295,12 @@ impl<S: Store> Node<S> {
     }
 
     /// One log's view, locked.
-    async fn view(&self, origin: &str) -> tokio::sync::OwnedMutexGuard<LogView> {
+    pub(crate) async fn view(&self, origin: &str) -> tokio::sync::OwnedMutexGuard<LogView> {
         self.log(origin).lock_owned().await
     }
 
     /// Every log the node has a view of (each party's), sorted.
-    fn origins(&self) -> Vec<String> {
+    pub(crate) fn origins(&self) -> Vec<String> {
         self.logs
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -345,7 +346,7 @@ impl<S: Store> Node<S> {
 
     /// Brings `view` up to what the store holds (another process may have appended),
     /// checking the latest checkpoint's signature and root.
-    async fn catch_up(&self, origin: &str, view: &mut LogView) -> Result<(), NodeError> {
+    pub(crate) async fn catch_up(&self, origin: &str, view: &mut LogView) -> Result<(), NodeError> {
         let state = self
             .store
             .logs()
@@ -554,7 +555,7 @@ impl<S: Store> Node<S> {
 
     /// Decodes a stored entry after checking its bytes against its stored leaf hash (which
     /// the tree, checked against the signed root, was built from) and its place.
-    fn decode_stored(origin: &str, stored: &StoredEntry) -> Result<Entry, NodeError> {
+    pub(crate) fn decode_stored(origin: &str, stored: &StoredEntry) -> Result<Entry, NodeError> {
         let corrupt = |detail: String| NodeError::Corrupt {
             origin: origin.to_owned(),
             detail: format!("entry {}: {detail}", stored.index),
@@ -1150,7 +1151,7 @@ impl<S: Store> Node<S> {
         heads
     }
 
-    fn invalidate_facts(&self) {
+    pub(crate) fn invalidate_facts(&self) {
         if let Ok(mut cache) = self.facts_cache.lock() {
             *cache = None;
         }
