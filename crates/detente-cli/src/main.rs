@@ -6,6 +6,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod chart;
+mod demo;
 #[path = "gen.rs"] // `gen` is a reserved word in Rust 2024
 mod generator;
 mod inputs;
@@ -17,7 +18,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use detente_assess::engine::Engine;
 use detente_lang::time::{Date, Duration, Instant, TimeUnit};
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Exit codes (DESIGN.md, "Contracts").
@@ -87,15 +88,20 @@ enum Command {
         #[command(flatten)]
         output: Output,
     },
-    /// Run the letter of 4 March 1977 on its scenario: findings at three dates, the
-    /// reductions plan and a chart.
+    /// Two nodes (US, USSR) on loopback with the letter of 4 March 1977 and its scenario:
+    /// they mirror and cosign each other's logs, print the findings at three dates, the
+    /// reductions plan and a chart, then serve their API and dashboard until interrupted.
     Demo {
         /// Where to write the chart (default: a temporary file).
         #[arg(long)]
         chart: Option<PathBuf>,
-        /// Print the findings and exit.
+        /// Print the findings and exit instead of serving.
         #[arg(long)]
         no_serve: bool,
+        /// Make the nodes' data folders here (a new or empty folder) and keep them;
+        /// by default they are temporary.
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
     },
     /// Generate a CFE-scale treaty and facts file for the benchmark (deterministic).
     Gen(generator::GenArgs),
@@ -419,7 +425,11 @@ fn run(cli: Cli) -> Result<u8, Exit> {
             }
             Ok(EXIT_OK)
         }
-        Command::Demo { chart, no_serve: _ } => demo(chart, color),
+        Command::Demo {
+            chart,
+            no_serve,
+            data,
+        } => demo::run(chart, no_serve, data),
         Command::Gen(args) => generator::run(&args),
         Command::Keygen { data } => node_cmd::keygen(&data),
         Command::Init {
@@ -536,64 +546,6 @@ fn write_chart(
 }
 
 /// The demo: the letter's framework on its 1977–1983 scenario.
-fn demo(chart_path: Option<PathBuf>, color: bool) -> Result<u8, Exit> {
-    let root = inputs::repo_root();
-    let setup = Setup {
-        treaty: Some(root.join("treaties/carter-1977.treaty")),
-        facts: vec![root.join("scenarios/carter-1977/facts.jsonl")],
-        node: None,
-        parties: Vec::new(),
-        set: Vec::new(),
-        assume_in_force: None,
-        interpretation: None,
-        error_format: ErrorFormat::Human,
-    };
-    let loaded = load(&setup, color)?;
-    let engine = loaded.engine(&setup)?;
-    let tty = std::io::stdout().is_terminal();
-    println!("detente demo: the framework of President Carter's letter of 4 March 1977");
-    println!(
-        "treaty  {}",
-        setup.treaty.as_deref().unwrap_or(Path::new("")).display()
-    );
-    println!(
-        "facts   {}",
-        setup
-            .facts
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    for date in ["1978-07-01", "1980-12-31", "1982-12-31"] {
-        let at = parse_instant(date, "--at")?;
-        let report = engine.assess(at);
-        println!();
-        println!("== Findings at {date} ==");
-        print!("{}", tables::findings_table(&report, tty));
-    }
-    let at = parse_instant("1980-12-31", "--at")?;
-    let plans: Vec<_> = loaded
-        .treaty
-        .parties
-        .iter()
-        .map(|p| engine.plan(p, at))
-        .collect();
-    println!();
-    println!("== Reductions still owed, as of 1980-12-31 ==");
-    print!("{}", tables::plan_table(&plans, tty));
-    let path =
-        chart_path.unwrap_or_else(|| std::env::temp_dir().join("detente-demo-carter-1977.svg"));
-    let end = parse_instant("1983-12-31", "--at")?;
-    let start = parse_instant("1977-10-03", "--at")?;
-    let timeline = engine.timeline(start, end, Duration::new(1, TimeUnit::Month));
-    chart::write(&path, &timeline).map_err(Exit::internal)?;
-    println!();
-    println!("chart: {}", path.display());
-    // The scenario plants violations on purpose; the demo itself succeeded.
-    Ok(EXIT_OK)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -319,7 +319,7 @@ pub fn serve(data: &DataDir, listen: Option<&str>, every_ms: u64) -> Result<u8, 
 }
 
 /// Ctrl-C, or SIGTERM (what service managers send).
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
