@@ -163,21 +163,7 @@ pub(crate) fn date_problem(s: &str) -> Option<Problem> {
         )))
     };
     let b = s.as_bytes();
-    let Some(
-        &[
-            y0,
-            y1,
-            y2,
-            y3,
-            b'-',
-            m0,
-            m1,
-            b'-',
-            d0,
-            d1,
-        ],
-    ) = b.first_chunk::<10>()
-    else {
+    let Some(&[y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1]) = b.first_chunk::<10>() else {
         return bad();
     };
     if b.len() != 10 {
@@ -236,14 +222,6 @@ impl Writer {
     }
 
     pub(crate) fn u64(&mut self, v: u64) {
-        self.buf.extend_from_slice(&v.to_be_bytes());
-    }
-
-    pub(crate) fn i32(&mut self, v: i32) {
-        self.buf.extend_from_slice(&v.to_be_bytes());
-    }
-
-    pub(crate) fn i64(&mut self, v: i64) {
         self.buf.extend_from_slice(&v.to_be_bytes());
     }
 
@@ -313,7 +291,11 @@ impl<'a> Reader<'a> {
     }
 
     /// A reader over bytes that carry no tag of their own (an embedded item).
-    pub(crate) fn untagged(record: &'static str, bytes: &'a [u8], max_len: usize) -> Result<Reader<'a>, FormatError> {
+    pub(crate) fn untagged(
+        record: &'static str,
+        bytes: &'a [u8],
+        max_len: usize,
+    ) -> Result<Reader<'a>, FormatError> {
         let r = Reader {
             bytes,
             pos: 0,
@@ -368,7 +350,10 @@ impl<'a> Reader<'a> {
         }
     }
 
-    pub(crate) fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], FormatError> {
+    pub(crate) fn array<const N: usize>(
+        &mut self,
+        field: &'static str,
+    ) -> Result<[u8; N], FormatError> {
         let start = self.pos;
         let slice = self.take(field, N)?;
         slice.try_into().map_err(|_| {
@@ -421,7 +406,12 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn utf8(&mut self, field: &'static str, min: usize, max: usize) -> Result<(String, usize), FormatError> {
+    fn utf8(
+        &mut self,
+        field: &'static str,
+        min: usize,
+        max: usize,
+    ) -> Result<(String, usize), FormatError> {
         let at = self.pos;
         let len = usize::from(self.u16(field)?);
         if len < min || len > max {
@@ -471,7 +461,15 @@ impl<'a> Reader<'a> {
         let fits = n.saturating_mul(min_element_bytes.max(1)) <= self.remaining();
         if n > max || !fits {
             let max = max.min(self.remaining() / min_element_bytes.max(1));
-            return Err(self.err(field, at, Problem::Length { len: n, min: 0, max }));
+            return Err(self.err(
+                field,
+                at,
+                Problem::Length {
+                    len: n,
+                    min: 0,
+                    max,
+                },
+            ));
         }
         Ok(n)
     }
@@ -492,7 +490,13 @@ mod tests {
 
     #[test]
     fn dates() {
-        for ok in ["1979-06-18", "2000-02-29", "2024-02-29", "0001-01-01", "9999-12-31"] {
+        for ok in [
+            "1979-06-18",
+            "2000-02-29",
+            "2024-02-29",
+            "0001-01-01",
+            "9999-12-31",
+        ] {
             assert_eq!(date_problem(ok), None, "{ok}");
         }
         for bad in [

@@ -43,11 +43,20 @@ pub const MAX_ATTRIBUTES: usize = 256;
 /// The most regions a commitment may list counts for.
 pub const MAX_REGIONS: usize = 65_536;
 /// The largest encoded item.
-pub const MAX_ITEM_BYTES: usize =
-    3 * (2 + MAX_NAME_BYTES) + 2 + MAX_ATTRIBUTES * (2 + MAX_NAME_BYTES + 1 + 2 + MAX_TEXT_BYTES) + 9;
+pub const MAX_ITEM_BYTES: usize = 3 * (2 + MAX_NAME_BYTES)
+    + 2
+    + MAX_ATTRIBUTES * (2 + MAX_NAME_BYTES + 1 + 2 + MAX_TEXT_BYTES)
+    + 9;
 /// The largest encoded [`Commitment`].
-pub const MAX_COMMITMENT_BYTES: usize =
-    COMMITMENT_TAG.len() + 2 + MAX_NAME_BYTES + 10 + 8 + 32 + 1 + 4 + MAX_REGIONS * (2 + MAX_NAME_BYTES + 8);
+pub const MAX_COMMITMENT_BYTES: usize = COMMITMENT_TAG.len()
+    + 2
+    + MAX_NAME_BYTES
+    + 10
+    + 8
+    + 32
+    + 1
+    + 4
+    + MAX_REGIONS * (2 + MAX_NAME_BYTES + 8);
 
 /// A fresh random 32-byte salt, one per item. It hides the item (without it, a guess of
 /// the item could be checked against the commitment) and must never be reused.
@@ -126,7 +135,10 @@ impl Location {
         if self.lon_e7.unsigned_abs() > 1_800_000_000 {
             return Some((
                 "location.lon",
-                Problem::Invalid(format!("{} is not a longitude in 1e-7 degrees", self.lon_e7)),
+                Problem::Invalid(format!(
+                    "{} is not a longitude in 1e-7 degrees",
+                    self.lon_e7
+                )),
             ));
         }
         None
@@ -298,7 +310,11 @@ pub(crate) fn attributes_valid(
                 "attributes",
                 Problem::Invalid(format!(
                     "attribute {name:?} {} {prev:?}: names must be sorted and unique",
-                    if prev == name { "repeats" } else { "comes after" }
+                    if prev == name {
+                        "repeats"
+                    } else {
+                        "comes after"
+                    }
                 )),
             ));
         }
@@ -686,9 +702,7 @@ impl Commitment {
                     return Err(invalid(
                         R,
                         "region",
-                        Problem::Invalid(format!(
-                            "region {region:?} is out of order or repeated"
-                        )),
+                        Problem::Invalid(format!("region {region:?} is out of order or repeated")),
                     ));
                 }
                 previous = Some(region);
@@ -786,7 +800,9 @@ impl Commitment {
                 return Err(r.err(
                     "count",
                     r.pos(),
-                    Problem::Invalid(format!("region counts add up to {sum}, not the total {total}")),
+                    Problem::Invalid(format!(
+                        "region counts add up to {sum}, not the total {total}"
+                    )),
                 ));
             }
             Some(counts)

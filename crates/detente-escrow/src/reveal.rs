@@ -267,7 +267,10 @@ impl fmt::Display for MismatchReason {
         match self {
             MismatchReason::Proof(e) => write!(f, "does not match the commitment: {e}"),
             MismatchReason::WrongRegion { region } => {
-                write!(f, "is committed in region {region:?}, not the region revealed")
+                write!(
+                    f,
+                    "is committed in region {region:?}, not the region revealed"
+                )
             }
             MismatchReason::DuplicateIndex => write!(f, "repeats an index"),
             MismatchReason::OutOfOrder { previous_id } => write!(
@@ -413,7 +416,6 @@ pub fn check_reveal(commitment: &Commitment, reveal: &Reveal) -> RevealCheck {
     let mut order: Vec<&RevealedItem> = reveal.items.iter().collect();
     order.sort_by_key(|it| it.index);
     let mut verified: Vec<(u64, String)> = Vec::with_capacity(order.len());
-    let mut previous_index: Option<u64> = None;
     let mut buf_mismatch = |index: u64, id: &str, reason: MismatchReason| {
         violations.push(RevealViolation::ItemMismatch {
             index,
@@ -423,11 +425,12 @@ pub fn check_reveal(commitment: &Commitment, reveal: &Reveal) -> RevealCheck {
     };
     for it in order {
         let id = it.item.id.as_str();
-        if previous_index == Some(it.index) {
+        // A second copy of an index that already verified (a copy that failed does not
+        // count: the index may still be revealed correctly).
+        if verified.last().is_some_and(|(i, _)| *i == it.index) {
             buf_mismatch(it.index, id, MismatchReason::DuplicateIndex);
             continue;
         }
-        previous_index = Some(it.index);
         let leaf = leaf_hash(&item_commitment(&it.salt, &it.item));
         if let Err(e) = verify_inclusion(
             &leaf,
