@@ -433,6 +433,17 @@ fn describe_entry(bytes: &[u8]) -> String {
                     })
                     .unwrap_or_else(|| "fact (not JSON)".to_owned()),
                 EntryKind::Letter => format!("letter ({} bytes, sealed)", entry.body.len()),
+                EntryKind::Verification => {
+                    // Each record starts with its domain tag, `detente-escrow/<record>/v1`.
+                    let tag = entry
+                        .body
+                        .windows(3)
+                        .position(|w| w == b"/v1")
+                        .and_then(|end| entry.body.get(..end + 3))
+                        .map(String::from_utf8_lossy)
+                        .unwrap_or_default();
+                    format!("verification record {tag} ({} bytes)", entry.body.len())
+                }
             };
             format!("{:>8}  {time}  {what}", entry.index)
         }

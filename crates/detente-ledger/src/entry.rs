@@ -40,6 +40,10 @@ pub enum EntryKind {
     Fact,
     /// A letter between parties: the body is opaque (usually ciphertext).
     Letter,
+    /// A verification record (an escrow commitment or reveal, a seed commitment or
+    /// reveal, an inspection report, a limit proof or its opening): the body is the
+    /// record's own domain-separated bytes (docs/verification.md).
+    Verification,
 }
 
 impl EntryKind {
@@ -48,6 +52,7 @@ impl EntryKind {
         match self {
             EntryKind::Fact => 1,
             EntryKind::Letter => 2,
+            EntryKind::Verification => 3,
         }
     }
 
@@ -56,6 +61,7 @@ impl EntryKind {
         match code {
             1 => Some(EntryKind::Fact),
             2 => Some(EntryKind::Letter),
+            3 => Some(EntryKind::Verification),
             _ => None,
         }
     }
@@ -70,7 +76,7 @@ pub struct Entry {
     pub index: u64,
     /// When the log's node appended it, in milliseconds since the Unix epoch.
     pub appended_at_ms: i64,
-    /// Fact or letter.
+    /// Fact, letter or verification record.
     pub kind: EntryKind,
     /// The payload.
     pub body: Vec<u8>,
@@ -103,7 +109,7 @@ pub enum EntryError {
         /// The version byte.
         version: u8,
     },
-    /// The kind byte is not 1 (fact) or 2 (letter).
+    /// The kind byte is not 1 (fact), 2 (letter) or 3 (verification).
     UnknownKind {
         /// The kind byte.
         kind: u8,
@@ -161,7 +167,7 @@ impl fmt::Display for EntryError {
             ),
             Self::UnknownKind { kind } => write!(
                 f,
-                "entry byte 14: kind {kind} is not 1 (fact) or 2 (letter)"
+                "entry byte 14: kind {kind} is not 1 (fact), 2 (letter) or 3 (verification)"
             ),
             Self::OriginLength { len, offset } => write!(
                 f,

@@ -78,7 +78,7 @@ fn entry_errors() {
     b[14] = 9;
     assert_eq!(
         msg(Entry::decode(&b)),
-        "entry byte 14: kind 9 is not 1 (fact) or 2 (letter)"
+        "entry byte 14: kind 9 is not 1 (fact), 2 (letter) or 3 (verification)"
     );
     let mut b = bytes.clone();
     b[13] = 2;
