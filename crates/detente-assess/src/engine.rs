@@ -17,10 +17,9 @@ use detente_lang::model::{
     ZoneSource,
 };
 use detente_lang::time::{Date, Duration, Instant, TimeUnit};
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// A notification whose window misses an event by at most this much is reported as
 /// `outside_notified_window` rather than `unnotified_event` (the 1988 agreement's 24 h).
@@ -265,7 +264,9 @@ pub struct Engine<'t, 'f> {
     item_data: BTreeSet<(&'f str, &'f str)>,
     declarations: BTreeMap<(&'f str, &'f str), DeclSeries<'f>>,
     /// See [`Engine::snapshot`].
-    snapshots: RefCell<BTreeMap<String, BTreeMap<Date, Rc<Values<'t, 'f>>>>>,
+    /// Behind a lock (not a `RefCell`) so that one engine can serve several threads: a
+    /// server keeps it across requests while the facts do not change.
+    snapshots: Mutex<BTreeMap<String, BTreeMap<Date, Arc<Values<'t, 'f>>>>>,
 }
 
 impl fmt::Debug for Engine<'_, '_> {
@@ -532,7 +533,7 @@ impl<'t, 'f> Engine<'t, 'f> {
             series: BTreeMap::new(),
             item_data: BTreeSet::new(),
             declarations: BTreeMap::new(),
-            snapshots: RefCell::new(BTreeMap::new()),
+            snapshots: Mutex::new(BTreeMap::new()),
         };
         engine.index();
         Ok(engine)
@@ -732,22 +733,34 @@ impl<'t, 'f> Engine<'t, 'f> {
     /// The quantities as declared on `date` exactly (with the facts of that date), computed
     /// once per party and date for the engine's lifetime: every finding that checks a
     /// declaration's consistency asks for the same few snapshots.
-    fn snapshot(&self, party: &str, date: Date) -> Rc<Values<'t, 'f>> {
-        if let Some(found) = self
-            .snapshots
-            .borrow()
-            .get(party)
-            .and_then(|by_date| by_date.get(&date))
-        {
-            return Rc::clone(found);
+    fn snapshot(&self, party: &str, date: Date) -> Arc<Values<'t, 'f>> {
+        let held = |snapshots: &BTreeMap<String, BTreeMap<Date, Arc<Values<'t, 'f>>>>| {
+            snapshots
+                .get(party)
+                .and_then(|by_date| by_date.get(&date))
+                .map(Arc::clone)
+        };
+        // A panic elsewhere cannot leave a map half-written: each insert is whole.
+        if let Some(found) = held(
+            &self
+                .snapshots
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        ) {
+            return found;
         }
-        let computed = Rc::new(self.quantities_with(party, date.start(), DeclMode::AsOf(date)));
-        self.snapshots
-            .borrow_mut()
-            .entry(party.to_owned())
-            .or_default()
-            .insert(date, Rc::clone(&computed));
-        computed
+        // Computed without the lock (two threads may both compute one snapshot; they get
+        // equal values, and the first one stored is kept).
+        let computed = Arc::new(self.quantities_with(party, date.start(), DeclMode::AsOf(date)));
+        Arc::clone(
+            self.snapshots
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(party.to_owned())
+                .or_default()
+                .entry(date)
+                .or_insert(computed),
+        )
     }
 
     fn quantities_with(&self, party: &str, at: Instant, mode: DeclMode) -> Values<'t, 'f> {

@@ -5,18 +5,20 @@
 //! DESIGN.md: 0 no violation, 1 a violation, 2 invalid input, 3 internal error.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-mod chart;
 mod demo;
 #[path = "gen.rs"] // `gen` is a reserved word in Rust 2024
 mod generator;
 mod inputs;
+mod letter_cmd;
 mod node_cmd;
 mod render;
 mod tables;
+mod verify_cmd;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use detente_assess::engine::Engine;
 use detente_lang::time::{Date, Duration, Instant, TimeUnit};
+use detente_server::chart;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -153,6 +155,21 @@ enum Command {
     /// Inspect and verify the logs a node holds.
     #[command(subcommand)]
     Log(node_cmd::LogCommand),
+    /// Make a principal's keys (people who write letters for a party).
+    #[command(subcommand)]
+    Principal(letter_cmd::PrincipalCommand),
+    /// Confidential, signed letters between principals: draft, amend, send, read, export.
+    #[command(subcommand)]
+    Letter(letter_cmd::LetterCommand),
+    /// Escrowed declarations: commit to every item now, reveal region by region.
+    #[command(subcommand)]
+    Escrow(verify_cmd::EscrowCommand),
+    /// Inspections: jointly drawn sites, inspection reports, how many to inspect.
+    #[command(subcommand)]
+    Inspect(verify_cmd::InspectCommand),
+    /// Prove a limit is met without disclosing the number; check every proof.
+    #[command(subcommand)]
+    Prove(verify_cmd::ProveCommand),
     /// Write a receipt for an entry: the entry and its C2SP tlog-proof, checkable offline.
     Receipt {
         #[command(flatten)]
@@ -447,6 +464,11 @@ fn run(cli: Cli) -> Result<u8, Exit> {
         } => node_cmd::serve(&data, listen.as_deref(), sync_every_ms),
         Command::Log(command) => node_cmd::log(&command),
         Command::User(command) => node_cmd::user(&command),
+        Command::Principal(command) => letter_cmd::principal_cmd(&command),
+        Command::Letter(command) => letter_cmd::letter(&command),
+        Command::Escrow(command) => verify_cmd::escrow(&command),
+        Command::Inspect(command) => verify_cmd::inspect(&command),
+        Command::Prove(command) => verify_cmd::prove(&command),
         Command::Receipt {
             data,
             index,

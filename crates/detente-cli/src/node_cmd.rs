@@ -342,14 +342,28 @@ async fn wait_for(mut stop: tokio::sync::watch::Receiver<bool>) {
     }
 }
 
+/// Logs to standard error: text by default, one JSON object per line with
+/// `DETENTE_LOG_FORMAT=json` (for a log collector); the level or filter is `DETENTE_LOG`
+/// (`info` by default, e.g. `debug` or `detente_server=debug`).
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("DETENTE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .try_init();
+    let json = std::env::var("DETENTE_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    if json {
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .try_init();
+    } else {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
 }
 
 pub fn log(command: &LogCommand) -> Result<u8, Exit> {

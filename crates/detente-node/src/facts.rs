@@ -96,7 +96,7 @@ pub fn prepare_submission(
                 problems.push(format!(
                     "{source_name}:{number}: a `{kind}` needs the {} role; this operator is {} {role}",
                     crate::users::Role::needed_to_submit(kind),
-                    if role == crate::users::Role::Officer || role == crate::users::Role::Admin { "an" } else { "a" },
+                    if role == crate::users::Role::Viewer { "a" } else { "an" },
                 ));
                 continue;
             }

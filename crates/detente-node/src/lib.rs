@@ -9,13 +9,17 @@ pub mod auth;
 pub mod clock;
 pub mod facts;
 pub mod home;
+pub mod letters;
 pub mod memory_store;
 pub mod network;
 pub mod node;
 pub mod peer;
+pub mod queries;
+pub mod replay;
 pub mod store;
 pub mod sync;
 pub mod users;
+pub mod verification;
 pub mod verify;
 
 pub use clock::{Clock, ManualClock, SystemClock};

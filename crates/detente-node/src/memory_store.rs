@@ -24,8 +24,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::store::{
-    Hash, LogState, Store, StoreError, StoredCheckpoint, StoredCosignature, StoredEntry,
-    StoredEquivocation, StoredUser, different_checkpoint_detail, validate_append,
+    Hash, LogState, Store, StoreError, StoredAcknowledgement, StoredCheckpoint, StoredCosignature,
+    StoredEntry, StoredEquivocation, StoredUser, different_checkpoint_detail, validate_append,
     validate_cosignature,
 };
 
@@ -42,6 +42,8 @@ struct State {
     cosignatures: BTreeMap<String, BTreeMap<(u64, String, u64), String>>,
     equivocations: Vec<StoredEquivocation>,
     users: BTreeMap<String, StoredUser>,
+    /// Keyed (party, notification id).
+    acknowledgements: BTreeMap<(String, String), StoredAcknowledgement>,
 }
 
 #[derive(Debug, Default)]
@@ -225,6 +227,26 @@ impl Store for MemoryStore {
 
     async fn remove_user(&self, name: &str) -> Result<bool, StoreError> {
         Ok(self.lock()?.users.remove(name).is_some())
+    }
+
+    async fn add_acknowledgement(
+        &self,
+        acknowledgement: &StoredAcknowledgement,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.lock()?;
+        let key = (
+            acknowledgement.party.clone(),
+            acknowledgement.notification_id.clone(),
+        );
+        if state.acknowledgements.contains_key(&key) {
+            return Ok(false);
+        }
+        state.acknowledgements.insert(key, acknowledgement.clone());
+        Ok(true)
+    }
+
+    async fn acknowledgements(&self) -> Result<Vec<StoredAcknowledgement>, StoreError> {
+        Ok(self.lock()?.acknowledgements.values().cloned().collect())
     }
 }
 

@@ -74,6 +74,22 @@ pub struct StoredUser {
     pub created_at_ms: i64,
 }
 
+/// An operator's acknowledgement that this office has seen a notification of another
+/// party. Kept by this node only, never written to a log: the proof of receipt that the
+/// treaty relies on is the node's cosignature on the checkpoint covering the notification;
+/// an acknowledgement is the office's own record that a person read it, by whom and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAcknowledgement {
+    /// The party whose notification it is.
+    pub party: String,
+    /// The notification's `id`.
+    pub notification_id: String,
+    /// The operator who acknowledged it.
+    pub operator: String,
+    /// When (milliseconds since the Unix epoch, from the node's clock).
+    pub acknowledged_at_ms: i64,
+}
+
 /// The state of one log in the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogState {
@@ -178,6 +194,18 @@ pub trait Store: Send + Sync + 'static {
 
     /// Removes an operator; false if there was none of that name.
     fn remove_user(&self, name: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Records an acknowledgement; false (and nothing changed: the first one stands) if
+    /// this party's notification was already acknowledged.
+    fn add_acknowledgement(
+        &self,
+        acknowledgement: &StoredAcknowledgement,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Every acknowledgement, by party, then notification id.
+    fn acknowledgements(
+        &self,
+    ) -> impl Future<Output = Result<Vec<StoredAcknowledgement>, StoreError>> + Send;
 }
 
 // Validation shared by every store implementation, so that they refuse the same appends

@@ -983,6 +983,19 @@ impl Store for StallingStore {
     async fn remove_user(&self, name: &str) -> Result<bool, StoreError> {
         self.inner.remove_user(name).await
     }
+
+    async fn add_acknowledgement(
+        &self,
+        acknowledgement: &detente_node::store::StoredAcknowledgement,
+    ) -> Result<bool, StoreError> {
+        self.inner.add_acknowledgement(acknowledgement).await
+    }
+
+    async fn acknowledgements(
+        &self,
+    ) -> Result<Vec<detente_node::store::StoredAcknowledgement>, StoreError> {
+        self.inner.acknowledgements().await
+    }
 }
 
 /// The HTTP server drops a submission's future when its client hangs up (hyper cancels

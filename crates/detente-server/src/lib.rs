@@ -2,8 +2,9 @@
 //! the JSON API (`/api/v1`).
 //!
 //! Peer endpoints (`/peer/v1/…`) answer only requests signed by a node key of the network
-//! file (see `detente_node::auth`). The API's reads are open; submission needs the
-//! operator token of the data folder.
+//! file (see `detente_node::auth`). Every API call needs an operator token and checks the
+//! operator's role ([`operators`], [`api`]); `/metrics` needs a viewer; `/healthz`, the
+//! OpenAPI document and its Swagger UI are open.
 //!
 //! Every error is JSON of one shape: `{"error": {"status": 400, "code": "…", "message":
 //! "…"}}`.
@@ -24,11 +25,14 @@ use detente_node::node::NodeError;
 use detente_node::peer::{
     CosignatureBody, EntriesBody, MirroredCheckpoint, MirrorsBody, encode_hashes,
 };
-use detente_node::users::Role;
 use detente_node::{Node, Store};
 use serde::Deserialize;
 use std::sync::Arc;
 
+pub mod api;
+pub mod chart;
+pub mod dashboard;
+pub mod metrics;
 pub mod operators;
 use operators::Authenticated;
 
@@ -45,12 +49,21 @@ pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 pub struct AppState<S: Store> {
     pub node: Arc<Node<S>>,
     verifier: RequestVerifier,
+    /// Engines kept across requests while the facts do not change.
+    pub engines: api::engines::Engines,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl<S: Store> AppState<S> {
     pub fn new(node: Arc<Node<S>>) -> AppState<S> {
         let verifier = RequestVerifier::new(node.network(), node.origin());
-        AppState { node, verifier }
+        let metrics = Arc::new(metrics::Metrics::new(node.clock().now_ms()));
+        AppState {
+            node,
+            verifier,
+            engines: api::engines::Engines::new(),
+            metrics,
+        }
     }
 }
 
@@ -126,15 +139,11 @@ pub fn router<S: Store>(state: Arc<AppState<S>>) -> Router {
         .route("/peer/v1/cosignature", post(peer_cosignature::<S>))
         .route("/peer/v1/mirrors", get(peer_mirrors::<S>))
         .layer(DefaultBodyLimit::max(MAX_PEER_BODY));
-    let api = Router::new()
-        .route("/api/v1/report", get(api_report::<S>))
-        .route("/api/v1/log", get(api_log::<S>))
-        .route("/api/v1/receipt", get(api_receipt::<S>))
-        .route(
-            "/api/v1/submit",
-            post(api_submit::<S>).layer(DefaultBodyLimit::max(MAX_SUBMIT_BODY)),
-        )
+    let api = api::routes::<S>()
+        .route("/api/v1/letters", get(api_letters::<S>))
+        .route("/metrics", get(metrics::metrics::<S>))
         .route("/healthz", get(|| async { "ok\n" }));
+    let tracked = state.metrics.clone();
     peer.merge(api)
         .fallback(|uri: Uri| async move {
             ApiError::new(
@@ -148,6 +157,11 @@ pub fn router<S: Store>(state: Arc<AppState<S>>) -> Router {
             REQUEST_TIMEOUT,
         ))
         .layer(axum::middleware::map_response(json_errors))
+        .merge(dashboard::routes::<S>())
+        .layer(axum::middleware::from_fn_with_state(
+            tracked,
+            metrics::track,
+        ))
         .with_state(state)
 }
 
@@ -403,122 +417,36 @@ pub fn query_instant(name: &str, value: Option<&str>) -> Result<Instant, ApiErro
     })
 }
 
-/// `/api/v1/report?at=…` with the [`assessment_options`].
-async fn api_report<S: Store>(
-    State(state): State<Arc<AppState<S>>>,
-    _operator: Authenticated,
-    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(pairs) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let (options, rest) = assessment_options(pairs)?;
-    let mut at = None;
-    for (name, value) in rest {
-        match name.as_str() {
-            "at" if at.is_none() => at = Some(value),
-            _ => {
-                return Err(ApiError::bad_request(format!(
-                    "unknown or repeated query parameter `{name}`; expected at, interpretation, assume_in_force, set"
-                )));
-            }
-        }
-    }
-    let at = query_instant("at", at.as_deref())?;
-    let report = state.node.report(at, &options).await.map_err(|e| match e {
-        NodeError::Invalid(_) => ApiError::bad_request(e.to_string()),
-        other => other.into(),
-    })?;
-    let mut body = serde_json::to_vec_pretty(&report)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
-    body.push(b'\n');
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
-}
-
-async fn api_log<S: Store>(
+/// Every letter entry in the logs the node holds: metadata only (the node cannot read a
+/// letter, and never sends one's bytes here).
+async fn api_letters<S: Store>(
     State(state): State<Arc<AppState<S>>>,
     _operator: Authenticated,
 ) -> Result<Response, ApiError> {
-    let logs: Vec<_> = state
-        .node
-        .log_heads()
+    let listed = detente_node::letters::list(&state.node)
         .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let at = |secs: i64| detente_lang::time::Instant::from_unix_seconds(secs).to_string();
+    let letters: Vec<_> = listed
         .into_iter()
-        .map(|(origin, size, root, frozen)| {
+        .map(|m| {
             serde_json::json!({
-                "origin": origin,
-                "size": size,
-                "root": detente_node::home::hex(&root),
-                "frozen": frozen,
+                "origin": m.origin,
+                "party": m.party,
+                "index": m.index,
+                "sender": m.sender,
+                "addressee": m.addressee,
+                "appended_at": at(m.appended_at_ms.div_euclid(1000)),
+                "appended_at_ms": m.appended_at_ms,
+                "size": m.size,
+                "problem": m.problem,
+                "cosigned_by": m.cosigned_by.iter().map(|c| serde_json::json!({
+                    "cosigner": c.cosigner,
+                    "at": at(i64::try_from(c.timestamp).unwrap_or(i64::MAX)),
+                    "timestamp": c.timestamp,
+                })).collect::<Vec<_>>(),
             })
         })
         .collect();
-    let equivocations: Vec<_> = state
-        .node
-        .equivocations()
-        .await?
-        .into_iter()
-        .map(|e| {
-            serde_json::json!({
-                "origin": e.origin,
-                "detail": e.detail,
-                "held_checkpoint": e.held_note,
-                "conflicting_checkpoint": e.conflicting_note,
-                "detected_at_ms": e.detected_at_ms,
-            })
-        })
-        .collect();
-    // Entries of the logs that assessments leave out (see docs/ledger-format.md).
-    let left_out = state.node.log_facts().await?.problems.clone();
-    Ok(Json(serde_json::json!({
-        "party": state.node.party(),
-        "origin": state.node.origin(),
-        "logs": logs,
-        "left_out": left_out,
-        "mirrors": state.node.mirror_health(),
-        "equivocations": equivocations,
-    }))
-    .into_response())
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReceiptQuery {
-    origin: Option<String>,
-    index: u64,
-}
-
-async fn api_receipt<S: Store>(
-    State(state): State<Arc<AppState<S>>>,
-    _operator: Authenticated,
-    query: Result<Query<ReceiptQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let origin = query
-        .origin
-        .unwrap_or_else(|| state.node.origin().to_owned());
-    let (entry, receipt) = state.node.receipt(&origin, query.index).await?;
-    Ok(Json(serde_json::json!({
-        "origin": origin,
-        "index": query.index,
-        "entry": BASE64.encode(entry),
-        "receipt": receipt.format(),
-    }))
-    .into_response())
-}
-
-async fn api_submit<S: Store>(
-    State(state): State<Arc<AppState<S>>>,
-    operator: Authenticated,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let operator = operator.require(Role::Analyst, "submitting facts")?;
-    let text = std::str::from_utf8(&body).map_err(|e| {
-        ApiError::bad_request(format!("the body is not UTF-8 (byte {})", e.valid_up_to()))
-    })?;
-    let source = format!("submission by {}", operator.name);
-    let submitted = state
-        .node
-        .submit_part(text, &source, 1, Some(operator.role))
-        .await?;
-    tracing::info!(operator = %operator.name, appended = submitted.appended, size = submitted.size, "submitted");
-    Ok(Json(submitted).into_response())
+    Ok(Json(serde_json::json!({ "letters": letters })).into_response())
 }

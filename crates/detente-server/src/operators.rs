@@ -44,7 +44,7 @@ impl Authenticated {
         if self.0.role >= role {
             return Ok(&self.0);
         }
-        let article = if matches!(self.0.role, Role::Officer | Role::Admin) {
+        let article = if matches!(self.0.role, Role::Analyst | Role::Officer | Role::Admin) {
             "an"
         } else {
             "a"

@@ -71,8 +71,8 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use detente_node::store::{
-    Hash, LogState, Store, StoreError, StoredCheckpoint, StoredCosignature, StoredEntry,
-    StoredEquivocation, StoredUser, different_checkpoint_detail, validate_append,
+    Hash, LogState, Store, StoreError, StoredAcknowledgement, StoredCheckpoint, StoredCosignature,
+    StoredEntry, StoredEquivocation, StoredUser, different_checkpoint_detail, validate_append,
     validate_cosignature,
 };
 use sqlx::sqlite::{
@@ -655,5 +655,52 @@ impl Store for SqliteStore {
             .await
             .map_err(|e| self.backend_global("removing a user", e))?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn add_acknowledgement(
+        &self,
+        acknowledgement: &StoredAcknowledgement,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO acknowledgements (party, notification_id, operator, acknowledged_at_ms) \
+             VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(acknowledgement.party.as_str())
+        .bind(acknowledgement.notification_id.as_str())
+        .bind(acknowledgement.operator.as_str())
+        .bind(acknowledgement.acknowledged_at_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            self.backend_global(
+                &format!(
+                    "acknowledging notification `{}` of {}",
+                    acknowledgement.notification_id, acknowledgement.party
+                ),
+                e,
+            )
+        })?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn acknowledgements(&self) -> Result<Vec<StoredAcknowledgement>, StoreError> {
+        let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+            "SELECT party, notification_id, operator, acknowledged_at_ms FROM acknowledgements \
+             ORDER BY party, notification_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.backend_global("reading acknowledgements", e))?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(party, notification_id, operator, acknowledged_at_ms)| StoredAcknowledgement {
+                    party,
+                    notification_id,
+                    operator,
+                    acknowledged_at_ms,
+                },
+            )
+            .collect())
     }
 }

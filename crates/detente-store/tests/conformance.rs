@@ -551,6 +551,51 @@ async fn check_users<S: Store>(store: S) {
     assert_eq!(store.users().await.unwrap().len(), 1);
 }
 
+async fn check_acknowledgements<S: Store>(store: S) {
+    use detente_node::store::StoredAcknowledgement;
+    let ack = |party: &str, id: &str, operator: &str, at: i64| StoredAcknowledgement {
+        party: party.to_owned(),
+        notification_id: id.to_owned(),
+        operator: operator.to_owned(),
+        acknowledged_at_ms: at,
+    };
+    assert!(store.acknowledgements().await.unwrap().is_empty());
+    assert!(
+        store
+            .add_acknowledgement(&ack("USSR", "n-2", "olga", 5))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .add_acknowledgement(&ack("USSR", "n-1", "olga", 6))
+            .await
+            .unwrap()
+    );
+    // The same notification id of another party is another notification.
+    assert!(
+        store
+            .add_acknowledgement(&ack("GB", "n-2", "ivan", 7))
+            .await
+            .unwrap()
+    );
+    // A second acknowledgement changes nothing: the first one stands.
+    assert!(
+        !store
+            .add_acknowledgement(&ack("USSR", "n-2", "ivan", 9))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.acknowledgements().await.unwrap(),
+        [
+            ack("GB", "n-2", "ivan", 7),
+            ack("USSR", "n-1", "olga", 6),
+            ack("USSR", "n-2", "olga", 5),
+        ]
+    );
+}
+
 macro_rules! conformance {
     ($($check:ident),* $(,)?) => {
         mod memory {
@@ -577,6 +622,7 @@ macro_rules! conformance {
 
 conformance!(
     check_users,
+    check_acknowledgements,
     check_append_and_read_back,
     check_large_append,
     check_conflict,

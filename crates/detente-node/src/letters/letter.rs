@@ -230,8 +230,7 @@ fn check_text(what: &str, text: &str, max: usize, multiline: bool) -> Result<(),
 
 /// Whether `text` is a date written `YYYY-MM-DD` that exists.
 fn is_date(text: &str) -> bool {
-    text.len() == 10
-        && detente_lang::time::Date::parse(text).is_some_and(|d| d.to_string() == text)
+    text.len() == 10 && detente_lang::time::Date::parse(text).is_some_and(|d| d.to_string() == text)
 }
 
 impl Draft {
@@ -368,9 +367,7 @@ impl Draft {
                 return Err(format!("{what}: the original passage is empty"));
             }
             if a.original == a.replacement {
-                return Err(format!(
-                    "{what}: the replacement is the original passage"
-                ));
+                return Err(format!("{what}: the replacement is the original passage"));
             }
             for (name, text) in [
                 ("original", Some(&a.original)),
@@ -716,11 +713,11 @@ mod tests {
         .unwrap();
         assert_eq!(
             d.amendments[0].locate(&d.body),
-            Ok(Placement::Substituted { start: 22, end: 35 })
+            Ok(Placement::Substituted { start: 23, end: 36 })
         );
         assert_eq!(
             d.amendments[1].locate(&d.body),
-            Ok(Placement::DeletedAfter { at: 20 })
+            Ok(Placement::DeletedAfter { at: 21 })
         );
     }
 
@@ -745,12 +742,20 @@ mod tests {
         assert_eq!(Letter::decode(&bytes).unwrap(), letter);
         let mut longer = bytes.clone();
         longer.push(0);
-        assert!(Letter::decode(&longer).unwrap_err().contains("unexpected bytes"));
+        assert!(
+            Letter::decode(&longer)
+                .unwrap_err()
+                .contains("unexpected bytes")
+        );
         for cut in [0, 10, 20, bytes.len() - 1] {
             assert!(Letter::decode(&bytes[..cut]).is_err(), "{cut}");
         }
         let mut bad_version = bytes.clone();
         bad_version[14] = 2;
-        assert!(Letter::decode(&bad_version).unwrap_err().contains("version 2"));
+        assert!(
+            Letter::decode(&bad_version)
+                .unwrap_err()
+                .contains("version 2")
+        );
     }
 }

@@ -188,13 +188,9 @@ impl KdfParams {
                 Self::MAX_PARALLELISM
             ));
         }
-        let params = argon2::Params::new(
-            self.memory_kib,
-            self.iterations,
-            self.parallelism,
-            Some(32),
-        )
-        .map_err(|e| format!("Argon2id parameters: {e}"))?;
+        let params =
+            argon2::Params::new(self.memory_kib, self.iterations, self.parallelism, Some(32))
+                .map_err(|e| format!("Argon2id parameters: {e}"))?;
         Ok(argon2::Argon2::new(
             argon2::Algorithm::Argon2id,
             argon2::Version::V0x13,
@@ -399,8 +395,11 @@ impl PrincipalKeys {
                 });
             }
         }
-        let body = toml::to_string(&file)
+        let mut body = toml::to_string(&file)
             .map_err(|e| LetterError::Invalid(format!("writing the key file: {e}")))?;
+        if !body.ends_with('\n') {
+            body.push('\n');
+        }
         Ok(format!(
             "# detente principal key of {}: the secrets that sign this principal's letters and open\n\
              # the letters sealed to them. Keep it; never give it to a node or its operators.\n{body}",
@@ -573,8 +572,7 @@ impl KeyFile {
             (None, Some(p)) => {
                 let passphrase = passphrase.ok_or_else(|| {
                     error(
-                        "it is protected by a passphrase; give it with --passphrase-env VAR"
-                            .into(),
+                        "it is protected by a passphrase; give it with --passphrase-env VAR".into(),
                     )
                 })?;
                 check_passphrase(passphrase)?;

@@ -1,4 +1,7 @@
-//! Charts of value and bound over time, one panel per limit or objective, as SVG.
+//! Charts of value and bound over time, one panel per limit or objective, as SVG: one
+//! module for `detente timeline --chart`, `detente demo` and the dashboard's provision
+//! pages (inlined there). No fonts are needed: plotters writes `<text>` elements the
+//! browser draws.
 
 use detente_assess::report::Timeline;
 use detente_lang::time::Instant;
@@ -18,6 +21,16 @@ const PALETTE: [RGBColor; 6] = [
 /// Years since 1970 as a decimal, for the x axis.
 fn year_of(at: &str) -> Option<f64> {
     Instant::parse(at).map(|t| 1970.0 + t.unix_seconds() as f64 / (365.2425 * 86_400.0))
+}
+
+/// The label of a decimal year: `1979` or `1979-07`.
+fn year_label(x: f64, monthly: bool) -> String {
+    let year = x.floor();
+    if !monthly {
+        return format!("{}", x.round());
+    }
+    let month = (((x - year) * 12.0).floor() as i64 + 1).clamp(1, 12);
+    format!("{year:.0}-{month:02}")
 }
 
 type Series = BTreeMap<String, (Vec<(f64, f64)>, Vec<(f64, f64)>)>;
@@ -51,6 +64,11 @@ pub fn render(timeline: &Timeline) -> Result<String, String> {
         let x_to = year_of(&timeline.to)
             .unwrap_or(x_from + 1.0)
             .max(x_from + 0.1);
+        // About one label a year; over a short span, labels name the month too (a label
+        // of whole years only would repeat the year between two of them).
+        let span = x_to - x_from;
+        let monthly = span <= 12.0;
+        let labels = (span.ceil() as usize + 1).clamp(3, 12);
         for (area, (provision, series)) in areas.iter().zip(panels.iter()) {
             let ys = series
                 .values()
@@ -66,8 +84,9 @@ pub fn render(timeline: &Timeline) -> Result<String, String> {
                 .map_err(|e| e.to_string())?;
             chart
                 .configure_mesh()
-                .x_desc("year")
-                .x_label_formatter(&|x| format!("{x:.0}"))
+                .x_desc(if monthly { "year-month" } else { "year" })
+                .x_labels(labels)
+                .x_label_formatter(&|x| year_label(*x, monthly))
                 .draw()
                 .map_err(|e| e.to_string())?;
             for (i, (party, (values, bounds))) in series.iter().enumerate() {
@@ -108,4 +127,18 @@ pub fn render(timeline: &Timeline) -> Result<String, String> {
 pub fn write(path: &Path, timeline: &Timeline) -> Result<(), String> {
     let svg = render(timeline).map_err(|e| format!("error: cannot draw the chart: {e}"))?;
     std::fs::write(path, svg).map_err(|e| format!("error: cannot write `{}`: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::year_label;
+
+    #[test]
+    fn year_labels_name_the_month_over_short_spans() {
+        assert_eq!(year_label(1979.0, true), "1979-01");
+        assert_eq!(year_label(1979.5, true), "1979-07");
+        assert_eq!(year_label(1979.999, true), "1979-12");
+        assert_eq!(year_label(1979.5, false), "1980");
+        assert_eq!(year_label(1983.2, false), "1983");
+    }
 }
