@@ -95,9 +95,9 @@ step "5. The draw: two sites of Tatishchevo, the same on both nodes"
 d inspect draw --data us --round "$round" --party USSR --region tatishchevo --sites 2
 d inspect draw --data ussr --round "$round" --party USSR --region tatishchevo --sites 2
 
-step "6. US inspectors report what they found at T-05 and T-07"
+step "6. US inspectors report what they found at T-04 and T-05"
+d inspect report --data us "$here/inspection-T-04.json"
 d inspect report --data us "$here/inspection-T-05.json"
-d inspect report --data us "$here/inspection-T-07.json"
 wait_log ussr US 4
 
 step "7. What both nodes see"

@@ -476,22 +476,36 @@ fn render_state(state: &VerificationState) -> String {
                     }
                 }
             }
-            let unaccounted: u64 = c.unrevealed.iter().map(|u| u.end - u.start).sum();
+            let unaccounted: u64 = c
+                .unrevealed
+                .iter()
+                .map(|u| u.end.saturating_sub(u.start))
+                .sum();
             if unaccounted > 0 {
                 let _ = writeln!(out, "    {unaccounted} committed items not revealed yet");
             }
         }
         for d in &p.detection {
+            let chance = match d.probability {
+                Some(p) => format!("{:.1}%", p * 100.0),
+                None => "n/a (more hiding sites assumed than there are sites)".to_owned(),
+            };
             let _ = writeln!(
                 out,
-                "  detection {}: {} of {} sites inspected; P(find at least one of {} hiding) = {}",
-                d.region.as_deref().unwrap_or("(all revealed)"),
+                "  inspected {} of {} sites{}: if {} {} undeclared items, the chance the inspections so far found {} is {chance}",
                 d.inspected,
                 d.sites,
+                d.region
+                    .as_deref()
+                    .map(|r| format!(" in {r}"))
+                    .unwrap_or_else(|| " in all revealed regions".to_owned()),
                 d.hidden,
-                d.probability
-                    .map(|p| format!("{p:.3}"))
-                    .unwrap_or_else(|| "n/a (more hiding sites than sites)".to_owned())
+                if d.hidden == 1 {
+                    "site hides"
+                } else {
+                    "sites hide"
+                },
+                if d.hidden == 1 { "it" } else { "at least one" },
             );
         }
     }
@@ -548,7 +562,7 @@ fn render_state(state: &VerificationState) -> String {
                 .collect();
             let _ = writeln!(
                 out,
-                "  {} at {}'s site {} on {} ({}): {} items found, {}, {} findings{}",
+                "  {} at {}'s site {} on {} ({}): {} items found, {}, {} {}{}",
                 i.inspector,
                 i.inspected,
                 i.site,
@@ -557,6 +571,11 @@ fn render_state(state: &VerificationState) -> String {
                 i.found,
                 i.status.replace('_', " "),
                 i.findings,
+                if i.findings == 1 {
+                    "finding"
+                } else {
+                    "findings"
+                },
                 if drawn.is_empty() {
                     String::new()
                 } else {

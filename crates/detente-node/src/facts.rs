@@ -67,6 +67,43 @@ pub fn prepare_submission(
     existing: &[Vec<u8>],
     treaty: &Treaty,
 ) -> Result<Vec<Vec<u8>>, Vec<String>> {
+    prepare_submission_against(
+        text,
+        source_name,
+        first_line,
+        role,
+        party,
+        origin,
+        existing,
+        None,
+        treaty,
+    )
+}
+
+/// The problems the log's own facts have alone (`existing`, the bodies of its fact
+/// entries in log order): what [`prepare_submission`] reads before the submission, kept
+/// by a node between submissions while its log does not change.
+pub fn existing_problems(origin: &str, existing: &[Vec<u8>], treaty: &Treaty) -> BTreeSet<String> {
+    load(origin, existing, None, &Vocabulary::of_treaty(treaty))
+        .into_iter()
+        .collect()
+}
+
+/// [`prepare_submission`], given the problems the log already has
+/// ([`existing_problems`] of the same `existing`), when known: one reading of the log's
+/// facts instead of two.
+#[allow(clippy::too_many_arguments)]
+pub fn prepare_submission_against(
+    text: &str,
+    source_name: &str,
+    first_line: u64,
+    role: Option<crate::users::Role>,
+    party: &str,
+    origin: &str,
+    existing: &[Vec<u8>],
+    before: Option<&BTreeSet<String>>,
+    treaty: &Treaty,
+) -> Result<Vec<Vec<u8>>, Vec<String>> {
     let mut problems = Vec::new();
     let mut bodies = Vec::new();
     let mut lines = Vec::new();
@@ -127,9 +164,14 @@ pub fn prepare_submission(
     // The log's facts alone, then with the submission: a problem the submission brings is
     // one that appears only in the second reading.
     let vocabulary = Vocabulary::of_treaty(treaty);
-    let before: BTreeSet<String> = load(origin, existing, None, &vocabulary)
-        .into_iter()
-        .collect();
+    let read;
+    let before = match before {
+        Some(before) => before,
+        None => {
+            read = existing_problems(origin, existing, treaty);
+            &read
+        }
+    };
     let with = load(
         origin,
         existing,

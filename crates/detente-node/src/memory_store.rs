@@ -44,6 +44,9 @@ struct State {
     users: BTreeMap<String, StoredUser>,
     /// Keyed (party, notification id).
     acknowledgements: BTreeMap<(String, String), StoredAcknowledgement>,
+    /// See [`Store::revision`]: bumped by every append of entries and every new
+    /// cosignature.
+    revision: u64,
 }
 
 #[derive(Debug, Default)]
@@ -125,6 +128,9 @@ impl Store for MemoryStore {
                 })
             };
         }
+        if !entries.is_empty() {
+            state.revision += 1;
+        }
         let log = state.logs.entry(origin.to_owned()).or_default();
         log.entries.extend_from_slice(entries);
         log.checkpoints.insert(checkpoint.size, checkpoint.clone());
@@ -181,6 +187,7 @@ impl Store for MemoryStore {
             return Ok(false);
         }
         held.insert(key, cosignature.line.clone());
+        state.revision += 1;
         Ok(true)
     }
 
@@ -247,6 +254,10 @@ impl Store for MemoryStore {
 
     async fn acknowledgements(&self) -> Result<Vec<StoredAcknowledgement>, StoreError> {
         Ok(self.lock()?.acknowledgements.values().cloned().collect())
+    }
+
+    async fn revision(&self) -> Result<u64, StoreError> {
+        Ok(self.lock()?.revision)
     }
 }
 

@@ -203,6 +203,36 @@ pub(crate) struct LogView {
     /// The signed note of `checkpoint` (log signature only).
     pub(crate) note: Option<String>,
     pub(crate) frozen: bool,
+    /// For the node's own log: what submissions are checked against (see [`OwnFacts`]).
+    pub(crate) own: Option<OwnFacts>,
+}
+
+/// What a submission is checked against, kept between submissions (under the lock of the
+/// own log's view) so that a submission does not read the whole log back from the store:
+/// at 73,000 entries that read was four fifths of the time of a 1,000-record submission.
+/// Entries another process appended meanwhile are read on the next submission (the
+/// entries from `size` on); a submission cancelled midway leaves none, and the next one
+/// reads the log again.
+#[derive(Default)]
+pub(crate) struct OwnFacts {
+    /// Entries of the log read into it.
+    size: u64,
+    /// The bodies of its fact entries, in log order.
+    bodies: Vec<Vec<u8>>,
+    /// The same, to recognise a record already logged.
+    known: std::collections::HashSet<Vec<u8>>,
+    /// The problems the bodies have alone, once read (`facts::existing_problems`).
+    before: Option<BTreeSet<String>>,
+}
+
+impl fmt::Debug for OwnFacts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnFacts")
+            .field("size", &self.size)
+            .field("bodies", &self.bodies.len())
+            .field("before", &self.before.as_ref().map(BTreeSet::len))
+            .finish()
+    }
 }
 
 /// The latest state of mirroring one peer, for ledger health.
@@ -434,31 +464,61 @@ impl<S: Store> Node<S> {
         }
         let mut view = self.view(&self.origin).await;
         self.catch_up(&self.origin, &mut view).await?;
-        let existing = self.fact_bodies(&self.origin, view.tree.len()).await?;
-        let bodies = crate::facts::prepare_submission(
+        let first_index = view.tree.len();
+        // Taken out while in use: if this future is dropped midway, the next submission
+        // reads the log again rather than trust a half-updated copy.
+        let mut own = match view.own.take() {
+            Some(own) if own.size <= first_index => own,
+            _ => OwnFacts::default(),
+        };
+        if own.size < first_index {
+            for body in self
+                .fact_bodies(&self.origin, own.size, first_index)
+                .await?
+            {
+                own.known.insert(body.clone());
+                own.bodies.push(body);
+            }
+            own.size = first_index;
+            own.before = None;
+        }
+        if own.before.is_none() {
+            own.before = Some(crate::facts::existing_problems(
+                &self.origin,
+                &own.bodies,
+                &self.treaty.treaty,
+            ));
+        }
+        let prepared = crate::facts::prepare_submission_against(
             text,
             source_name,
             first_line,
             role,
             &self.party,
             &self.origin,
-            &existing,
+            &own.bodies,
+            own.before.as_ref(),
             &self.treaty.treaty,
-        )
-        .map_err(NodeError::Rejected)?;
-        let known: BTreeSet<&[u8]> = existing.iter().map(Vec::as_slice).collect();
+        );
+        let bodies = match prepared {
+            Ok(bodies) => bodies,
+            Err(problems) => {
+                view.own = Some(own);
+                return Err(NodeError::Rejected(problems));
+            }
+        };
         let mut seen = BTreeSet::new();
         let mut fresh = Vec::new();
         let mut already_logged = 0;
         for body in &bodies {
-            if known.contains(body.as_slice()) || !seen.insert(body.as_slice()) {
+            if own.known.contains(body) || !seen.insert(body.as_slice()) {
                 already_logged += 1;
             } else {
                 fresh.push(body.clone());
             }
         }
-        let first_index = view.tree.len();
         if fresh.is_empty() {
+            view.own = Some(own);
             return Ok(Submitted {
                 appended: 0,
                 already_logged,
@@ -467,13 +527,33 @@ impl<S: Store> Node<S> {
                 checkpoint: view.note.clone().unwrap_or_default(),
             });
         }
-        let note = self
+        let appended = self
             .append_own(
                 &mut view,
-                fresh.into_iter().map(|b| (EntryKind::Fact, b)).collect(),
+                fresh.iter().map(|b| (EntryKind::Fact, b.clone())).collect(),
             )
-            .await?;
+            .await;
+        let note = match appended {
+            Ok(note) => note,
+            Err(e) => {
+                // Nothing was appended: what was read still describes the log.
+                view.own = Some(own);
+                return Err(e);
+            }
+        };
         let size = view.tree.len();
+        // A log without problems stays without: every problem the submission could bring
+        // was refused above. A log with problems has them read again next time, under the
+        // entries' own numbering.
+        if !own.before.as_ref().is_some_and(BTreeSet::is_empty) {
+            own.before = None;
+        }
+        for body in fresh {
+            own.known.insert(body.clone());
+            own.bodies.push(body);
+        }
+        own.size = size;
+        view.own = Some(own);
         drop(view);
         Ok(Submitted {
             appended: size - first_index,
@@ -575,10 +655,15 @@ impl<S: Store> Node<S> {
         Ok(entry)
     }
 
-    /// The bodies of the fact entries of a log's first `size` entries.
-    async fn fact_bodies(&self, origin: &str, size: u64) -> Result<Vec<Vec<u8>>, NodeError> {
+    /// The bodies of the fact entries `from..size` of a log.
+    async fn fact_bodies(
+        &self,
+        origin: &str,
+        from: u64,
+        size: u64,
+    ) -> Result<Vec<Vec<u8>>, NodeError> {
         let mut bodies = Vec::new();
-        let mut from = 0;
+        let mut from = from;
         while from < size {
             let to = size.min(from + READ_PAGE);
             for stored in self.store.entries(origin, from, to).await? {

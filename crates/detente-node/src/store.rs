@@ -206,6 +206,14 @@ pub trait Store: Send + Sync + 'static {
     fn acknowledgements(
         &self,
     ) -> impl Future<Output = Result<Vec<StoredAcknowledgement>, StoreError>> + Send;
+
+    /// A number that grows whenever a log grows or a cosignature is added, by any writer
+    /// of this store (another process sharing the data folder included). Two equal
+    /// readings mean that the entries and cosignatures in the store are as they were, so a
+    /// reader can keep what it derived from them (the facts of the logs) without reading
+    /// every log again to find out. Other writes (checkpoints at an unchanged size,
+    /// equivocations, operators, acknowledgements) may leave it as it is.
+    fn revision(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
 // Validation shared by every store implementation, so that they refuse the same appends

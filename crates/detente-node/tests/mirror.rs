@@ -996,6 +996,10 @@ impl Store for StallingStore {
     ) -> Result<Vec<detente_node::store::StoredAcknowledgement>, StoreError> {
         self.inner.acknowledgements().await
     }
+
+    async fn revision(&self) -> Result<u64, StoreError> {
+        self.inner.revision().await
+    }
 }
 
 /// The HTTP server drops a submission's future when its client hangs up (hyper cancels

@@ -635,7 +635,7 @@ async fn inspection_findings_name_the_records_behind_them() {
     assert_eq!(mismatch.records, [report_at.clone(), reveal.clone()]);
     assert_eq!(mismatch.evidence["attribute"], "mirv");
     assert_eq!(undeclared.ids, ["T-01-9"]);
-    assert_eq!(undeclared.records, [report_at.clone()]);
+    assert_eq!(undeclared.records, std::slice::from_ref(&report_at));
     assert_eq!(missing.ids, ["T-01-3"]);
     assert_eq!(missing.records, [report_at, reveal]);
     for f in &state.findings {

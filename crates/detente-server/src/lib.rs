@@ -52,6 +52,9 @@ pub struct AppState<S: Store> {
     /// Engines kept across requests while the facts do not change.
     pub engines: api::engines::Engines,
     pub metrics: Arc<metrics::Metrics>,
+    /// The facts of the logs with the store revision they were read at (see
+    /// [`AppState::facts`]).
+    facts: std::sync::Mutex<Option<(u64, Arc<detente_node::facts::LogFacts>)>>,
 }
 
 impl<S: Store> AppState<S> {
@@ -63,7 +66,34 @@ impl<S: Store> AppState<S> {
             verifier,
             engines: api::engines::Engines::new(),
             metrics,
+            facts: std::sync::Mutex::new(None),
         }
+    }
+
+    /// The facts of every log the node holds, as `Node::log_facts` reads them, kept while
+    /// the store's revision stays the same. One small query per request instead of the
+    /// node's check of every log and its cosignatures (two queries per log: sixty for the
+    /// thirty logs of a CFE-scale network), which cost more than the assessment itself.
+    /// A change by another process sharing the data folder changes the revision too.
+    pub async fn facts(&self) -> Result<Arc<detente_node::facts::LogFacts>, NodeError> {
+        let revision = self.node.store().revision().await?;
+        if let Some((held, facts)) = self
+            .facts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            && *held == revision
+        {
+            return Ok(facts.clone());
+        }
+        // Read after the revision: if the logs change meanwhile, the facts are newer than
+        // the revision they are kept under, and the next request reads them again.
+        let facts = self.node.log_facts().await?;
+        *self
+            .facts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((revision, facts.clone()));
+        Ok(facts)
     }
 }
 
@@ -92,9 +122,9 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {
-            tracing::error!(code = self.code, message = %self.message, "request failed");
+            tracing::error!(code = self.code, reason = %self.message, "request failed");
         } else {
-            tracing::warn!(status = self.status.as_u16(), code = self.code, message = %self.message, "request refused");
+            tracing::warn!(status = self.status.as_u16(), code = self.code, reason = %self.message, "request refused");
         }
         let body = serde_json::json!({
             "error": {"status": self.status.as_u16(), "code": self.code, "message": self.message}

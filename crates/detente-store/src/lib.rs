@@ -32,7 +32,10 @@
 //!
 //! # Schema
 //!
-//! See `migrations/sqlite/0001_logs.sql`. Logs are numbered (`logs.id`) so that entries
+//! See `migrations/sqlite/0001_logs.sql` (then `0002_users.sql`,
+//! `0003_acknowledgements.sql`, and `0004_revision.sql`: a one-row counter that triggers
+//! bump whenever a log's size changes or a cosignature is inserted, which
+//! [`Store::revision`] reads). Logs are numbered (`logs.id`) so that entries
 //! and checkpoints carry an integer, not the origin string. `entries` is `WITHOUT ROWID`
 //! (clustered on `(log_id, idx)`), with a covering index `(log_id, idx, leaf_hash)` so
 //! that [`Store::leaf_hashes`] reads 45 bytes a row rather than whole entries. Entries
@@ -681,6 +684,14 @@ impl Store for SqliteStore {
             )
         })?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn revision(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT n FROM revision WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| self.backend_global("reading the revision", e))?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     async fn acknowledgements(&self) -> Result<Vec<StoredAcknowledgement>, StoreError> {

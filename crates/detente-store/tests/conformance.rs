@@ -596,6 +596,39 @@ async fn check_acknowledgements<S: Store>(store: S) {
     );
 }
 
+async fn check_revision<S: Store>(store: S) {
+    let start = store.revision().await.unwrap();
+    append(&store, "a", 0, 3).await.unwrap();
+    let appended = store.revision().await.unwrap();
+    assert!(appended > start);
+    // A checkpoint again at the same size, a refused append, operators and
+    // equivocations leave the logs' contents as they were.
+    store
+        .append("a", 3, &[], &checkpoint("a", 3))
+        .await
+        .unwrap();
+    assert!(append(&store, "a", 0, 1).await.is_err());
+    store.add_equivocation(&equivocation("a", 1)).await.unwrap();
+    assert_eq!(store.revision().await.unwrap(), appended);
+    assert!(
+        store
+            .add_cosignature(&cosignature("a", 3, "b", 5))
+            .await
+            .unwrap()
+    );
+    let cosigned = store.revision().await.unwrap();
+    assert!(cosigned > appended);
+    assert!(
+        !store
+            .add_cosignature(&cosignature("a", 3, "b", 5))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.revision().await.unwrap(), cosigned);
+    append(&store, "b", 0, 1).await.unwrap();
+    assert!(store.revision().await.unwrap() > cosigned);
+}
+
 macro_rules! conformance {
     ($($check:ident),* $(,)?) => {
         mod memory {
@@ -623,6 +656,7 @@ macro_rules! conformance {
 conformance!(
     check_users,
     check_acknowledgements,
+    check_revision,
     check_append_and_read_back,
     check_large_append,
     check_conflict,

@@ -645,8 +645,10 @@ fn check_commitment(acc: &CommitAcc) -> CommitCheck {
     CommitCheck { regions, coverage }
 }
 
+/// Rounded to 6 decimals (and never `-0`), so the JSON is short and the same everywhere.
 fn round_to_micro(p: f64) -> f64 {
-    (p * 1e6).round() / 1e6
+    let r = (p * 1e6).round() / 1e6;
+    if r == 0.0 { 0.0 } else { r }
 }
 
 fn finding(
@@ -656,6 +658,14 @@ fn finding(
     detail: String,
     records: Vec<RecordRef>,
 ) -> VerificationFinding {
+    // The reason is a field of its own; the detail need not repeat it.
+    let detail = match detail
+        .strip_prefix(reason)
+        .and_then(|d| d.strip_prefix(": "))
+    {
+        Some(rest) => rest.to_owned(),
+        None => detail,
+    };
     VerificationFinding {
         party: party.to_owned(),
         reason,

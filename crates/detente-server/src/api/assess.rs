@@ -41,7 +41,7 @@ where
     R: Send + 'static,
     F: for<'e, 't, 'f> FnOnce(&'e Engine<'t, 'f>, &'e Prepared<'e>) -> R + Send + 'static,
 {
-    let facts = state.node.log_facts().await?;
+    let facts = state.facts().await?;
     state
         .engines
         .run(facts, state.node.treaty_handle(), options, work)

@@ -51,7 +51,7 @@ pub async fn list<S: Store>(
     }
     let limit = params.number("limit", DEFAULT_LIMIT, 1, MAX_FACTS_PAGE as u64)?;
     let offset = params.number("offset", 0, 0, MAX_OFFSET)?;
-    let facts = state.node.log_facts().await?;
+    let facts = state.facts().await?;
     let (total, page) = facts_page(
         &facts,
         kind,

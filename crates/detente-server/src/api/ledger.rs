@@ -52,7 +52,7 @@ pub async fn log<S: Store>(
         })
         .collect();
     // Entries of the logs that assessments leave out (see docs/ledger-format.md).
-    let left_out = state.node.log_facts().await?.problems.clone();
+    let left_out = state.facts().await?.problems.clone();
     Ok(Json(serde_json::json!({
         "party": state.node.party(),
         "origin": state.node.origin(),

@@ -10,7 +10,9 @@
 //! | `/dashboard/fact?origin=&index=` | one entry of a log: the fact, its receipt, its cosignatures |
 //! | `/dashboard/deadlines` | declarations due, launch windows, phase-in dates, sunsets |
 //! | `/dashboard/notifications` | incoming and outgoing notifications; officers file one |
+//! | `/dashboard/letters` | letters between principals, as metadata only (never their content) |
 //! | `/dashboard/map` | zones, items and observations on a world outline |
+//! | `/dashboard/verification` | escrowed declarations, reveals, seed rounds, inspections, detection probability, limit proofs |
 //! | `/dashboard/ledger` | checkpoints, cosignatures, mirror freshness, equivocations |
 //! | `/dashboard/what-if` | findings under other params, nothing written |
 //! | `/dashboard/exports` | CSV, JSON and GeoJSON exports, receipts |
@@ -38,15 +40,19 @@ mod deadlines;
 mod exports;
 mod format;
 mod ledger;
+mod letters;
 mod login;
 mod map;
 mod notifications;
 mod overview;
 mod provision;
+mod verification;
 mod whatif;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_pages;
 
 /// Largest form body the dashboard accepts, in bytes.
 pub const MAX_FORM_BODY: usize = 64 * 1024;
@@ -68,7 +74,13 @@ pub fn routes<S: Store>() -> Router<Arc<AppState<S>>> {
             "/dashboard/notifications",
             get(notifications::page::<S>).post(notifications::file::<S>),
         )
+        .route("/dashboard/letters", get(letters::page::<S>))
         .route("/dashboard/map", get(map::page::<S>))
+        .route("/dashboard/verification", get(verification::page::<S>))
+        .route(
+            "/dashboard/verification/detection",
+            get(verification::detection::<S>),
+        )
         .route("/dashboard/ledger", get(ledger::page::<S>))
         .route("/dashboard/what-if", get(whatif::page::<S>))
         .route("/dashboard/what-if/findings", get(whatif::findings::<S>))
@@ -199,13 +211,14 @@ pub struct NavItem {
     pub current: bool,
 }
 
-/// The pages of the nav bar: (section, label, path). Letters (issue 7) and verification
-/// (issue 6) take their places here when they come.
-const NAV: [(&str, &str, &str); 7] = [
+/// The pages of the nav bar: (section, label, path).
+const NAV: [(&str, &str, &str); 9] = [
     ("overview", "Overview", "/dashboard"),
     ("deadlines", "Deadlines", "/dashboard/deadlines"),
     ("notifications", "Notifications", "/dashboard/notifications"),
+    ("letters", "Letters", "/dashboard/letters"),
     ("map", "Map", "/dashboard/map"),
+    ("verification", "Verification", "/dashboard/verification"),
     ("ledger", "Ledger", "/dashboard/ledger"),
     ("what-if", "What-if", "/dashboard/what-if"),
     ("exports", "Exports", "/dashboard/exports"),

@@ -9,6 +9,7 @@ use detente_assess::engine::Engine;
 use detente_assess::report::{Finding, Timeline};
 use detente_lang::model::{Provision, Rule};
 use detente_lang::time::{Date, Duration, Instant, TimeUnit};
+use detente_ledger::entry::EntryKind;
 use detente_node::facts::LogFacts;
 use detente_node::replay::{FactPlace, fact_places};
 use detente_node::{Node, Store};
@@ -542,11 +543,20 @@ pub async fn fact<S: Store>(
             )
         })
         .collect();
-    let record: Option<serde_json::Value> = serde_json::from_slice(&entry.body).ok();
-    let body = record
-        .as_ref()
-        .and_then(|v| serde_json::to_string_pretty(v).ok())
-        .unwrap_or_else(|| String::from_utf8_lossy(&entry.body).into_owned());
+    let record: Option<serde_json::Value> = match entry.kind {
+        EntryKind::Fact => serde_json::from_slice(&entry.body).ok(),
+        EntryKind::Letter | EntryKind::Verification => None,
+    };
+    // A letter is a sealed envelope and a verification record is bytes: both are said in
+    // words (the bytes themselves are in the receipt).
+    let body = match entry.kind {
+        EntryKind::Letter => super::letters::describe_envelope(&entry.body),
+        EntryKind::Verification => super::verification::describe_record(&entry.body),
+        EntryKind::Fact => record
+            .as_ref()
+            .and_then(|v| serde_json::to_string_pretty(v).ok())
+            .unwrap_or_else(|| String::from_utf8_lossy(&entry.body).into_owned()),
+    };
     let fact_id = record
         .as_ref()
         .and_then(|v| v.get("id"))

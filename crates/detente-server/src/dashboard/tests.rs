@@ -25,10 +25,10 @@ const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 /// 2026-11-28T10:00:00Z
 const NOW_MS: i64 = 1_795_860_000_000;
 
-struct Fixture {
-    _dir: tempfile::TempDir,
-    node: Arc<Node<MemoryStore>>,
-    clock: ManualClock,
+pub(super) struct Fixture {
+    pub(super) dir: tempfile::TempDir,
+    pub(super) node: Arc<Node<MemoryStore>>,
+    pub(super) clock: ManualClock,
     tokens: Vec<(Role, String)>,
 }
 
@@ -41,7 +41,19 @@ impl Fixture {
         crate::router(Arc::new(AppState::new(self.node.clone())))
     }
 
-    async fn get(
+    /// The treaty and network file of the fixture, to open another party's node with.
+    pub(super) fn home_of(&self, party: &str) -> Home {
+        let treaty = std::path::PathBuf::from(format!("{ROOT}/treaties/carter-1977.treaty"));
+        Home::init(
+            &self.dir.path().join(party.to_lowercase()),
+            &treaty,
+            party,
+            &self.dir.path().join("network.toml"),
+        )
+        .unwrap()
+    }
+
+    pub(super) async fn get(
         &self,
         path: &str,
         role: Option<Role>,
@@ -97,6 +109,18 @@ impl Fixture {
 /// A US node of the Carter-1977 treaty holding the US share of the scenario, with one
 /// operator of each role.
 async fn fixture() -> Fixture {
+    fixture_with(&[]).await
+}
+
+/// [`fixture`], with `[[party.principal]]` blocks of (party, block) in the network file.
+pub(super) async fn fixture_with(principals: &[(&str, String)]) -> Fixture {
+    let blocks = |party: &str| -> String {
+        principals
+            .iter()
+            .filter(|(p, _)| *p == party)
+            .map(|(_, b)| format!("\n{b}"))
+            .collect()
+    };
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let us = generate_key(&root.join("us")).unwrap();
@@ -105,9 +129,11 @@ async fn fixture() -> Fixture {
     std::fs::write(
         &network,
         format!(
-            "treaty = \"carter_1977\"\n\n[[party]]\nname = \"US\"\nurl = \"http://127.0.0.1:9\"\nnode_key = \"{}\"\n\n[[party]]\nname = \"USSR\"\nurl = \"http://127.0.0.1:9\"\nnode_key = \"{}\"\n",
+            "treaty = \"carter_1977\"\n\n[[party]]\nname = \"US\"\nurl = \"http://127.0.0.1:9\"\nnode_key = \"{}\"\n{}\n[[party]]\nname = \"USSR\"\nurl = \"http://127.0.0.1:9\"\nnode_key = \"{}\"\n{}",
             encode_key(&us),
-            encode_key(&ussr)
+            blocks("US"),
+            encode_key(&ussr),
+            blocks("USSR"),
         ),
     )
     .unwrap();
@@ -141,7 +167,7 @@ async fn fixture() -> Fixture {
         tokens.push((role, token));
     }
     Fixture {
-        _dir: dir,
+        dir,
         node: Arc::new(node),
         clock,
         tokens,
@@ -179,7 +205,7 @@ fn encode_filing(fields: &[(&'static str, String)]) -> String {
     form_body(&pairs)
 }
 
-const PAGES: [&str; 12] = [
+const PAGES: [&str; 15] = [
     "/dashboard",
     "/dashboard?at=1980-12-31",
     "/dashboard/provision/a?at=1980-12-31",
@@ -192,6 +218,9 @@ const PAGES: [&str; 12] = [
     "/dashboard/what-if/findings?at=1980-12-31",
     "/dashboard/exports",
     "/dashboard/fact?origin=detente%2Fcarter_1977%2FUS&index=0",
+    "/dashboard/letters",
+    "/dashboard/verification?at=1980-12-31",
+    "/dashboard/verification/detection?party=USSR&hidden=2",
 ];
 
 #[tokio::test]
