@@ -91,6 +91,9 @@ pub const MAX_ROWS_PER_INSERT: usize = 256;
 /// How long a writer waits for another process's write transaction.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How often opening a store is tried again while its new file is locked (20 ms apart).
+const OPEN_ATTEMPTS: u32 = 250;
+
 /// Connections in the pool: readers run in parallel (WAL); writers take turns.
 const MAX_CONNECTIONS: u32 = 4;
 
@@ -145,13 +148,34 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
             .row_buffer_size(ROW_BUFFER);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .connect_with(options)
-            .await
-            .map_err(|e| {
-                StoreError::Backend(format!("opening SQLite store {}: {e}", path.display()))
-            })?;
+        // Two processes creating the same new file at once: the second one's switch to
+        // WAL can find the file locked (SQLITE_BUSY, code 5) without SQLite's busy handler
+        // being called; it waits a little and tries again.
+        let mut attempts = 0u32;
+        let pool = loop {
+            let connected = SqlitePoolOptions::new()
+                .max_connections(MAX_CONNECTIONS)
+                .connect_with(options.clone())
+                .await;
+            match connected {
+                Ok(pool) => break pool,
+                Err(sqlx::Error::Database(e))
+                    if e.code()
+                        .and_then(|c| c.parse::<i32>().ok())
+                        .is_some_and(|c| c & 0xff == 5)
+                        && attempts < OPEN_ATTEMPTS =>
+                {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(e) => {
+                    return Err(StoreError::Backend(format!(
+                        "opening SQLite store {}: {e}",
+                        path.display()
+                    )));
+                }
+            }
+        };
         let store = SqliteStore {
             pool,
             path: Arc::new(path.to_owned()),
