@@ -350,6 +350,12 @@ fn run(cli: Cli) -> Result<u8, Exit> {
             check_parties(&setup, &loaded)?;
             let engine = loaded.engine(&setup)?;
             let mut report = engine.assess(at);
+            if let Some(dir) = &setup.node {
+                // From a node's logs, a limit proved in zero knowledge counts as the API
+                // and the dashboard count it.
+                let proofs = node_cmd::limit_proofs(dir)?;
+                detente_node::verification::apply_limit_proofs(&mut report, &proofs);
+            }
             if !setup.parties.is_empty() {
                 report.findings.retain(|f| setup.parties.contains(&f.party));
                 report.summary = detente_assess::report::summarize(&report.findings);

@@ -614,6 +614,18 @@ pub fn verify_receipt_cmd(proof: &Path, entry: &Path, network: &Path) -> Result<
     }
 }
 
+/// The verified limit proofs in a node's logs.
+pub fn limit_proofs(dir: &Path) -> Result<Vec<detente_node::verification::ProofState>, Exit> {
+    runtime()?.block_on(async {
+        let (_, node) = open_node(dir).await?;
+        let state = node
+            .verification_state(&detente_node::verification::StateOptions::default())
+            .await
+            .map_err(|e| Exit::internal(format!("error: {e}")))?;
+        Ok(state.limit_proofs)
+    })
+}
+
 /// The facts in a node's logs, as `assess`, `timeline` and `plan` read them.
 pub fn load_from_node(dir: &Path) -> Result<inputs::Loaded, Exit> {
     runtime()?.block_on(async {

@@ -581,6 +581,38 @@ fn the_verification_scenario_runs_on_two_nodes_and_both_reach_the_same_findings(
     assert_eq!(a["evidence"]["proof"]["bound"], 2400);
     assert!(a.get("value").is_none(), "the value is not disclosed: {a}");
 
+    // `assess --node` reads the proved limit the same way, on both nodes.
+    let mut assessed = Vec::new();
+    for data in ["us", "ussr"] {
+        let r = run(
+            root,
+            &[
+                "assess",
+                "--node",
+                data,
+                "--at",
+                "1979-07-01",
+                "--format",
+                "json",
+            ],
+        );
+        assert!(r.code == 0 || r.code == 1, "assess --node: {r:?}");
+        assessed.push(r.stdout);
+    }
+    assert!(assessed[0] == assessed[1], "the assessments differ");
+    let report = json(&assessed[0]);
+    let a = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["party"] == "USSR" && f["provision"] == "a")
+        .unwrap();
+    assert_eq!(a["status"], "compliant", "{a}");
+    assert_eq!(
+        a["evidence"]["proof"]["method"],
+        "proved without disclosure"
+    );
+
     // The human view says the same.
     let r = run(root, &["escrow", "status", "--data", "us"]);
     expect_code(&r, 1, "escrow status");

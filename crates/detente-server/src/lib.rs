@@ -55,7 +55,13 @@ pub struct AppState<S: Store> {
     /// The facts of the logs with the store revision they were read at (see
     /// [`AppState::facts`]).
     facts: std::sync::Mutex<Option<(u64, Arc<detente_node::facts::LogFacts>)>>,
+    /// The verified limit proofs of the logs with the store revision they were read at
+    /// (see [`AppState::limit_proofs`]).
+    limit_proofs: LimitProofsCache,
 }
+
+type LimitProofsCache =
+    std::sync::Mutex<Option<(u64, Arc<Vec<detente_node::verification::ProofState>>)>>;
 
 impl<S: Store> AppState<S> {
     pub fn new(node: Arc<Node<S>>) -> AppState<S> {
@@ -67,6 +73,7 @@ impl<S: Store> AppState<S> {
             engines: api::engines::Engines::new(),
             metrics,
             facts: std::sync::Mutex::new(None),
+            limit_proofs: std::sync::Mutex::new(None),
         }
     }
 
@@ -94,6 +101,37 @@ impl<S: Store> AppState<S> {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((revision, facts.clone()));
         Ok(facts)
+    }
+}
+
+impl<S: Store> AppState<S> {
+    /// The limit proofs in the logs, verified, kept while the store's revision stays the
+    /// same: a report's limit findings read "proved without disclosure" from them
+    /// (`detente_node::verification::apply_limit_proofs`), as on the dashboard and in
+    /// `detente prove verify --at`.
+    pub async fn limit_proofs(
+        &self,
+    ) -> Result<Arc<Vec<detente_node::verification::ProofState>>, NodeError> {
+        let revision = self.node.store().revision().await?;
+        if let Some((held, proofs)) = self
+            .limit_proofs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            && *held == revision
+        {
+            return Ok(proofs.clone());
+        }
+        let state = self
+            .node
+            .verification_state(&detente_node::verification::StateOptions::default())
+            .await?;
+        let proofs = Arc::new(state.limit_proofs);
+        *self
+            .limit_proofs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((revision, proofs.clone()));
+        Ok(proofs)
     }
 }
 

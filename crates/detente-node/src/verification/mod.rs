@@ -24,5 +24,5 @@ pub use actions::{Appended, Committed, Revealed};
 pub use limits::{PROVED_WITHOUT_DISCLOSURE, apply_limit_proofs};
 pub use records::{Record, RecordRef};
 pub use state::{
-    Severity, StateOptions, VerificationFinding, VerificationState, read_verification,
+    ProofState, Severity, StateOptions, VerificationFinding, VerificationState, read_verification,
 };

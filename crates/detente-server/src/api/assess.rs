@@ -82,7 +82,9 @@ fn parties_param<S: Store>(state: &AppState<S>, params: &Params) -> Result<Vec<S
     Ok(parties)
 }
 
-/// `GET /api/v1/report`: the report of `assess --format json`, byte for byte.
+/// `GET /api/v1/report`: the report of `assess --format json`, byte for byte, except that
+/// a limit the engine has no value for reads `compliant`, "proved without disclosure",
+/// where the party's log holds a verified limit proof for it (docs/verification.md).
 pub async fn report<S: Store>(
     State(state): State<Arc<AppState<S>>>,
     operator: Authenticated,
@@ -92,8 +94,11 @@ pub async fn report<S: Store>(
     const ALLOWED: &[&str] = &["at", OPTIONS[0], OPTIONS[1], OPTIONS[2]];
     let (options, params) = options_and_params(query, ALLOWED)?;
     let at = instant_param(&params, "at")?;
+    let proofs = state.limit_proofs().await?;
     let body = with_engine(&state, options, move |engine, _| {
-        pretty_json(&engine.assess(at))
+        let mut report = engine.assess(at);
+        detente_node::verification::apply_limit_proofs(&mut report, &proofs);
+        pretty_json(&report)
     })
     .await??;
     Ok(json_bytes(StatusCode::OK, body))
@@ -241,8 +246,10 @@ pub async fn findings<S: Store>(
             })?;
         statuses.push(status);
     }
+    let proofs = state.limit_proofs().await?;
     let body = with_engine(&state, options, move |engine, prepared| {
         let mut report = engine.assess(at);
+        detente_node::verification::apply_limit_proofs(&mut report, &proofs);
         report.findings.retain(|f| {
             (parties.is_empty() || parties.contains(&f.party))
                 && (provisions.is_empty() || provisions.contains(&f.provision))

@@ -143,10 +143,15 @@ pub async fn page<S: Store>(
         Ok(f) => f,
         Err(e) => return node_error(e),
     };
-    let report = match asof::engine(node, &facts, &asof.options()) {
+    let proofs = match super::verification::limit_proofs_as_of(node, &asof, &facts).await {
+        Ok(p) => p,
+        Err(e) => return node_error(e),
+    };
+    let mut report = match asof::engine(node, &facts, &asof.options()) {
         Ok(engine) => engine.assess(asof.at),
         Err(e) => return error_page(StatusCode::BAD_REQUEST, e),
     };
+    detente_node::verification::apply_limit_proofs(&mut report, &proofs);
     let treaty = &node.treaty().treaty;
     let query = asof.query();
     let page = OverviewPage {

@@ -270,7 +270,11 @@ pub async fn page<S: Store>(
         Ok(f) => f,
         Err(e) => return node_error(e),
     };
-    let built = match build(node, &facts, &asof, &provision) {
+    let proofs = match super::verification::limit_proofs_as_of(node, &asof, &facts).await {
+        Ok(p) => p,
+        Err(e) => return node_error(e),
+    };
+    let built = match build(node, &facts, &asof, &provision, &proofs) {
         Ok(b) => b,
         Err(e) => return error_page(StatusCode::BAD_REQUEST, e),
     };
@@ -306,9 +310,11 @@ fn build<S: Store>(
     facts: &LogFacts,
     asof: &AsOf,
     provision: &Provision,
+    proofs: &[detente_node::verification::ProofState],
 ) -> Result<Built, String> {
     let engine = asof::engine(node, facts, &asof.options())?;
-    let report = engine.assess(asof.at);
+    let mut report = engine.assess(asof.at);
+    detente_node::verification::apply_limit_proofs(&mut report, proofs);
     let places = fact_places(&facts.facts);
     let now = format::now(node.clock());
     let in_force = report.assumptions.in_force.as_deref().and_then(Date::parse);

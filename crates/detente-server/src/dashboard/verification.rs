@@ -327,6 +327,17 @@ async fn logs_as_of<S: Store>(node: &Node<S>, asof: &AsOf) -> Result<Vec<LogInpu
     Ok(logs)
 }
 
+/// The verified limit proofs as selected, for the pages whose findings must read
+/// "proved without disclosure" like this one's (the overview, the provision pages).
+pub(super) async fn limit_proofs_as_of<S: Store>(
+    node: &Node<S>,
+    asof: &AsOf,
+    facts: &LogFacts,
+) -> Result<Vec<detente_node::verification::ProofState>, NodeError> {
+    let logs = logs_as_of(node, asof).await?;
+    Ok(state_of(node, asof, &logs, facts, 1).limit_proofs)
+}
+
 /// The state as selected, naming the checkpoints it was read at.
 fn state_of<S: Store>(
     node: &Node<S>,
