@@ -260,6 +260,22 @@ pub struct AsOfForm {
     pub summary: String,
 }
 
+/// A page's as-of selection read from its query, the facts it selects and the form that
+/// shows it — or the error page to answer instead.
+pub async fn select<S: Store>(
+    node: &Node<S>,
+    pairs: Vec<(String, String)>,
+    action: &str,
+) -> Result<(AsOf, Arc<LogFacts>, AsOfForm), axum::response::Response> {
+    let (asof, _) = AsOf::parse(node, pairs)
+        .map_err(|e| super::error_page(axum::http::StatusCode::BAD_REQUEST, e))?;
+    let facts = asof.facts(node).await.map_err(super::node_error)?;
+    let form = form(node, &asof, action, &facts)
+        .await
+        .map_err(super::node_error)?;
+    Ok((asof, facts, form))
+}
+
 pub async fn form<S: Store>(
     node: &Node<S>,
     asof: &AsOf,

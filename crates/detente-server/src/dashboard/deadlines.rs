@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::asof::{self, AsOf, AsOfForm};
-use super::{Layout, Viewer, error_page, format, node_error, render};
+use super::{Layout, Viewer, error_page, format, render};
 use crate::AppState;
 
 /// A deadline, with how far off it is.
@@ -210,17 +210,9 @@ pub async fn page<S: Store>(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Response {
     let node = &state.node;
-    let asof = match AsOf::parse(node, pairs) {
-        Ok((asof, _)) => asof,
-        Err(e) => return error_page(StatusCode::BAD_REQUEST, e),
-    };
-    let facts = match asof.facts(node).await {
-        Ok(f) => f,
-        Err(e) => return node_error(e),
-    };
-    let form = match asof::form(node, &asof, "/dashboard/deadlines", &facts).await {
-        Ok(f) => f,
-        Err(e) => return node_error(e),
+    let (asof, facts, form) = match asof::select(node, pairs, "/dashboard/deadlines").await {
+        Ok(selected) => selected,
+        Err(page) => return page,
     };
     let query = asof.query();
     let page = match build(node, &facts, &asof, &query) {

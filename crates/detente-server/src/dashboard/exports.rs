@@ -73,17 +73,9 @@ pub async fn page<S: Store>(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Response {
     let node = &state.node;
-    let asof = match AsOf::parse(node, pairs) {
-        Ok((asof, _)) => asof,
-        Err(e) => return error_page(StatusCode::BAD_REQUEST, e),
-    };
-    let facts = match asof.facts(node).await {
-        Ok(f) => f,
-        Err(e) => return node_error(e),
-    };
-    let form = match asof::form(node, &asof, "/dashboard/exports", &facts).await {
-        Ok(f) => f,
-        Err(e) => return node_error(e),
+    let (asof, _facts, form) = match asof::select(node, pairs, "/dashboard/exports").await {
+        Ok(selected) => selected,
+        Err(page) => return page,
     };
     let mut pinned = asof.clone();
     pinned.at_given = true;

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::asof::{self, AsOf, AsOfForm};
-use super::{Layout, Viewer, error_page, format, node_error, render};
+use super::{Layout, Viewer, error_page, format, render};
 use crate::AppState;
 
 /// One cosignature covering a letter: the receipt by that party's node.
@@ -211,18 +211,10 @@ pub async fn page<S: Store>(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Response {
     let node = &state.node;
-    let asof = match AsOf::parse(node, pairs) {
-        Ok((asof, _)) => asof,
-        Err(e) => return error_page(StatusCode::BAD_REQUEST, e),
-    };
     // Reading the facts at the selection checks the checkpoints chosen.
-    let facts = match asof.facts(node).await {
-        Ok(f) => f,
-        Err(e) => return node_error(e),
-    };
-    let form = match asof::form(node, &asof, "/dashboard/letters", &facts).await {
-        Ok(f) => f,
-        Err(e) => return node_error(e),
+    let (asof, _facts, form) = match asof::select(node, pairs, "/dashboard/letters").await {
+        Ok(selected) => selected,
+        Err(page) => return page,
     };
     let rows = match rows(node, &asof).await {
         Ok(r) => r,

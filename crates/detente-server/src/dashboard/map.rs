@@ -3,7 +3,6 @@
 //! equirectangular projection (x = longitude + 180, y = 90 − latitude, in degrees).
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use detente_assess::engine::inline_shape;
 use detente_assess::geo::{EARTH_RADIUS_KM, Point, Shape};
@@ -12,8 +11,8 @@ use detente_node::Store;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::asof::{self, AsOf, AsOfForm};
-use super::{Layout, Viewer, error_page, format, node_error, render};
+use super::asof::{self, AsOfForm};
+use super::{Layout, Viewer, format, render};
 use crate::AppState;
 
 #[derive(Debug, Clone)]
@@ -140,17 +139,9 @@ pub async fn page<S: Store>(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Response {
     let node = &state.node;
-    let asof = match AsOf::parse(node, pairs) {
-        Ok((asof, _)) => asof,
-        Err(e) => return error_page(StatusCode::BAD_REQUEST, e),
-    };
-    let facts = match asof.facts(node).await {
-        Ok(f) => f,
-        Err(e) => return node_error(e),
-    };
-    let form = match asof::form(node, &asof, "/dashboard/map", &facts).await {
-        Ok(f) => f,
-        Err(e) => return node_error(e),
+    let (asof, facts, form) = match asof::select(node, pairs, "/dashboard/map").await {
+        Ok(selected) => selected,
+        Err(page) => return page,
     };
     let bundle = node.treaty();
     let treaty = &bundle.treaty;

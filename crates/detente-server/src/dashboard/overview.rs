@@ -9,7 +9,7 @@ use detente_node::Store;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::asof::{self, AsOf, AsOfForm, InputLine};
+use super::asof::{self, AsOfForm, InputLine};
 use super::{Layout, Viewer, error_page, format, node_error, render};
 use crate::AppState;
 
@@ -131,17 +131,9 @@ pub async fn page<S: Store>(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Response {
     let node = &state.node;
-    let asof = match AsOf::parse(node, pairs) {
-        Ok((asof, _)) => asof,
-        Err(e) => return error_page(StatusCode::BAD_REQUEST, e),
-    };
-    let facts = match asof.facts(node).await {
-        Ok(f) => f,
-        Err(e) => return node_error(e),
-    };
-    let form = match asof::form(node, &asof, "/dashboard", &facts).await {
-        Ok(f) => f,
-        Err(e) => return node_error(e),
+    let (asof, facts, form) = match asof::select(node, pairs, "/dashboard").await {
+        Ok(selected) => selected,
+        Err(page) => return page,
     };
     let proofs = match super::verification::limit_proofs_as_of(node, &asof, &facts).await {
         Ok(p) => p,
