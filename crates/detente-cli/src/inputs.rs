@@ -63,12 +63,17 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 pub fn read_text(path: &Path) -> Result<(String, String), Exit> {
+    read_text_at_most(path, MAX_TEXT_BYTES)
+}
+
+/// A UTF-8 text file of at most `max` bytes, and its name for messages.
+pub fn read_text_at_most(path: &Path, max: u64) -> Result<(String, String), Exit> {
     let name = path.display().to_string();
     let meta = std::fs::metadata(path)
         .map_err(|e| Exit::invalid(format!("error: cannot read `{name}`: {e}")))?;
-    if meta.len() > MAX_TEXT_BYTES {
+    if meta.len() > max {
         return Err(Exit::invalid(format!(
-            "error: `{name}` is {} bytes; the limit is {MAX_TEXT_BYTES}",
+            "error: `{name}` is {} bytes; the limit is {max}",
             meta.len()
         )));
     }

@@ -196,27 +196,6 @@ fn check_date(text: &str, flag: &str) -> Result<String, Exit> {
     Ok(text.trim().to_owned())
 }
 
-fn read_bounded(path: &Path, max: u64) -> Result<(String, String), Exit> {
-    let name = path.display().to_string();
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Exit::invalid(format!("error: cannot read `{name}`: {e}")))?;
-    if meta.len() > max {
-        return Err(Exit::invalid(format!(
-            "error: `{name}` is {} bytes; the limit is {max}",
-            meta.len()
-        )));
-    }
-    let bytes = std::fs::read(path)
-        .map_err(|e| Exit::invalid(format!("error: cannot read `{name}`: {e}")))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        Exit::invalid(format!(
-            "error: `{name}` is not UTF-8 text (byte {})",
-            e.utf8_error().valid_up_to()
-        ))
-    })?;
-    Ok((text, name))
-}
-
 // ----- items and reports from JSON -----------------------------------------------------------
 
 #[derive(Debug, Deserialize)]
@@ -266,7 +245,7 @@ fn attributes(map: &Map<String, Value>) -> Result<Vec<(String, ItemValue)>, Stri
 
 /// The items of a JSON Lines file; every problem is reported as `file:line: …`.
 fn read_items(path: &Path) -> Result<Vec<Item>, Exit> {
-    let (text, name) = read_bounded(path, MAX_ITEMS_FILE)?;
+    let (text, name) = crate::inputs::read_text_at_most(path, MAX_ITEMS_FILE)?;
     let mut items = Vec::new();
     let mut problems = Vec::new();
     for (number, line) in text.lines().enumerate() {
@@ -343,7 +322,7 @@ struct FoundJson {
 }
 
 fn read_report(path: &Path, inspector: &str) -> Result<InspectionReport, Exit> {
-    let (text, name) = read_bounded(path, MAX_REPORT_FILE)?;
+    let (text, name) = crate::inputs::read_text_at_most(path, MAX_REPORT_FILE)?;
     let parsed: ReportJson = serde_json::from_str(&text).map_err(|e| {
         Exit::invalid(format!(
             "error: {name}:{}:{}: {e}\n  help: a report is {{\"inspected\": \"USSR\", \"site\": \"…\", \"date\": \"1979-09-12\", \"found\": [{{\"id\": \"…\", \"category\": \"…\", \"attributes\": {{…}}}}]}}",
