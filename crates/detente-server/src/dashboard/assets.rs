@@ -13,6 +13,22 @@ pub const STYLE: &[u8] = include_bytes!("../../assets/style.css");
 /// `assets/land-110m.py` (see `assets/README.md`).
 pub const WORLD: &[u8] = include_bytes!("../../assets/world.svg");
 
+/// A short hash of every asset, put in the pages' links to them (`?v=…`): a browser that
+/// cached an older stylesheet fetches the new one as soon as a new build serves it.
+pub fn version() -> &'static str {
+    static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let mut all = Vec::with_capacity(HTMX.len() + STYLE.len() + WORLD.len());
+        for (_, _, bytes) in FILES {
+            all.extend_from_slice(bytes);
+        }
+        detente_node::home::sha256_hex(&all)
+            .get(..12)
+            .unwrap_or_default()
+            .to_owned()
+    });
+    VERSION.as_str()
+}
+
 /// (name, content type, bytes)
 const FILES: [(&str, &str, &[u8]); 3] = [
     ("htmx.min.js", "text/javascript; charset=utf-8", HTMX),
