@@ -14,15 +14,9 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-const BIN: &str = env!("CARGO_BIN_EXE_detente");
+mod support;
 
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use support::{BIN, ROOT, Run, expect_code, json};
 
 fn run_in(dir: &Path, args: &[&str]) -> Run {
     run_env(dir, args, &[])
@@ -38,29 +32,12 @@ fn run_env(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Run {
     for (key, value) in env {
         command.env(key, value);
     }
-    let output = command.output().expect("the detente binary runs");
-    Run {
-        code: output.status.code().expect("an exit code, not a signal"),
-        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-    }
+    Run::of(command.output().expect("the detente binary runs"))
 }
 
 /// Runs with the repository root as the working folder.
 fn run(args: &[&str]) -> Run {
     run_in(Path::new(ROOT), args)
-}
-
-fn expect_code(r: &Run, code: i32, what: &str) {
-    assert_eq!(
-        r.code, code,
-        "{what}: exit code\n--- stdout\n{}\n--- stderr\n{}",
-        r.stdout, r.stderr
-    );
-}
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"))
 }
 
 fn temp() -> tempfile::TempDir {

@@ -16,57 +16,30 @@
 //! most [`WAIT`].
 
 use serde_json::Value;
-use std::fs::File;
 use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::time::Duration;
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-const BIN: &str = env!("CARGO_BIN_EXE_detente");
+mod support;
+
+use support::{
+    ROOT, Run, Server, expect_code, free_port, init_both, keygen_both, run_with, wait_for,
+    write_network,
+};
+
 const WAIT: Duration = Duration::from_secs(30);
 /// The environment variable holding Brezhnev's passphrase.
 const PASSPHRASE_VAR: &str = "DETENTE_TEST_BREZHNEV_PASSPHRASE";
 const PASSPHRASE: &str = "the Kremlin's own words";
 
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
+/// Runs `detente` in `dir`, with Brezhnev's passphrase (and a wrong one) in the environment.
 fn run(dir: &Path, args: &[&str]) -> Run {
-    let output = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env(PASSPHRASE_VAR, PASSPHRASE)
-        .env("WRONG_PASSPHRASE", "not it")
-        .stdin(Stdio::null())
-        .output()
-        .expect("the detente binary runs");
-    Run {
-        code: output.status.code().expect("an exit code, not a signal"),
-        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-    }
-}
-
-fn expect_code(r: &Run, code: i32, what: &str) {
-    assert_eq!(
-        r.code, code,
-        "{what}: exit code\n--- stdout\n{}\n--- stderr\n{}",
-        r.stdout, r.stderr
-    );
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
+    run_with(
+        dir,
+        args,
+        &[(PASSPHRASE_VAR, PASSPHRASE), ("WRONG_PASSPHRASE", "not it")],
+    )
 }
 
 /// One GET on a fresh connection: (status, body).
@@ -91,79 +64,6 @@ fn get(port: u16, path: &str, token: Option<&str>) -> std::io::Result<(u16, Stri
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::other("no status"))?;
     Ok((status, body.to_owned()))
-}
-
-/// `detente serve` on a data folder; killed when dropped.
-struct Server {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Server {
-    fn start(data: &Path, port: u16, log: PathBuf) -> Server {
-        let out = File::create(&log).unwrap();
-        let err = out.try_clone().unwrap();
-        let child = Command::new(BIN)
-            .args([
-                "serve",
-                "--data",
-                data.to_str().unwrap(),
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--sync-every-ms",
-                "200",
-            ])
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .expect("detente serve starts");
-        let mut server = Server { child, log };
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("detente serve exited ({status}):\n{}", server.log_text());
-            }
-            if get(port, "/healthz", None).is_ok_and(|(s, _)| s == 200) {
-                return server;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "not ready:\n{}",
-                server.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn wait_for<T>(what: &str, servers: &[&Server], mut check: impl FnMut() -> Result<T, String>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        match check() {
-            Ok(value) => return value,
-            Err(last) if Instant::now() >= deadline => {
-                let logs: Vec<String> = servers.iter().map(|s| s.log_text()).collect();
-                panic!(
-                    "{what}: not after {WAIT:?}; last: {last}\n{}",
-                    logs.join("\n---\n")
-                );
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(100)),
-        }
-    }
 }
 
 /// The `[[party.principal]]` block `principal new` prints.
@@ -213,42 +113,16 @@ fn two_principals_exchange_the_1977_letter_and_a_reply() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let (us_port, ussr_port) = (free_port(), free_port());
-    let mut node_keys = Vec::new();
-    for name in ["us", "ussr"] {
-        let r = run(root, &["keygen", "--data", name]);
-        expect_code(&r, 0, "keygen");
-        node_keys.push(r.stdout.trim().to_owned());
-    }
+    let node_keys = keygen_both(root);
     let carter = new_principal(root, "Carter", "US", false);
     let brezhnev = new_principal(root, "Brezhnev", "USSR", true);
-    std::fs::write(
-        root.join("network.toml"),
-        format!(
-            "treaty = \"carter_1977\"\n\n\
-             [[party]]\nname = \"US\"\nurl = \"http://127.0.0.1:{us_port}\"\nnode_key = \"{}\"\n\n{carter}\n\
-             [[party]]\nname = \"USSR\"\nurl = \"http://127.0.0.1:{ussr_port}\"\nnode_key = \"{}\"\n\n{brezhnev}",
-            node_keys[0], node_keys[1]
-        ),
-    )
-    .unwrap();
-    for (name, party) in [("us", "US"), ("ussr", "USSR")] {
-        let treaty = format!("{ROOT}/treaties/carter-1977.treaty");
-        let r = run(
-            root,
-            &[
-                "init",
-                "--treaty",
-                &treaty,
-                "--party",
-                party,
-                "--network",
-                "network.toml",
-                "--data",
-                name,
-            ],
-        );
-        expect_code(&r, 0, "init");
-    }
+    write_network(
+        root,
+        (us_port, ussr_port),
+        &node_keys,
+        [&format!("{carter}\n"), &format!("\n{brezhnev}")],
+    );
+    init_both(root);
     let us_token = token(root, "us");
     let ussr_token = token(root, "ussr");
 
@@ -328,8 +202,8 @@ fn two_principals_exchange_the_1977_letter_and_a_reply() {
             .contains("This sentence originally began “Please do.”")
     );
 
-    let us = Server::start(&root.join("us"), us_port, root.join("us.log"));
-    let ussr = Server::start(&root.join("ussr"), ussr_port, root.join("ussr.log"));
+    let us = Server::start(&root.join("us"), us_port, root.join("us.log"), WAIT);
+    let ussr = Server::start(&root.join("ussr"), ussr_port, root.join("ussr.log"), WAIT);
 
     // Sent through the US node (which is serving: the send shares its data folder).
     let r = run(
@@ -352,13 +226,20 @@ fn two_principals_exchange_the_1977_letter_and_a_reply() {
     );
 
     // The USSR node mirrors it; the API lists its metadata, never its content.
-    let listed = wait_for("the USSR node mirrored the letter", &[&us, &ussr], || {
-        let v = letters_on(ussr_port, &ussr_token);
-        match v["letters"].as_array() {
-            Some(l) if l.len() == 1 && !l[0]["cosigned_by"].as_array().unwrap().is_empty() => Ok(v),
-            _ => Err(v.to_string()),
-        }
-    });
+    let listed = wait_for(
+        "the USSR node mirrored the letter",
+        WAIT,
+        &[&us, &ussr],
+        || {
+            let v = letters_on(ussr_port, &ussr_token);
+            match v["letters"].as_array() {
+                Some(l) if l.len() == 1 && !l[0]["cosigned_by"].as_array().unwrap().is_empty() => {
+                    Ok(v)
+                }
+                _ => Err(v.to_string()),
+            }
+        },
+    );
     let meta = &listed["letters"][0];
     assert_eq!(meta["origin"], "detente/carter_1977/US");
     assert_eq!(meta["index"], 0);
@@ -570,11 +451,16 @@ fn two_principals_exchange_the_1977_letter_and_a_reply() {
     args.extend(brezhnev_key);
     let r = run(root, &args);
     expect_code(&r, 0, "letter send (reply)");
-    wait_for("the US node mirrored the reply", &[&us, &ussr], || {
-        let v = letters_on(us_port, &us_token);
-        let n = v["letters"].as_array().map_or(0, Vec::len);
-        if n == 2 { Ok(()) } else { Err(v.to_string()) }
-    });
+    wait_for(
+        "the US node mirrored the reply",
+        WAIT,
+        &[&us, &ussr],
+        || {
+            let v = letters_on(us_port, &us_token);
+            let n = v["letters"].as_array().map_or(0, Vec::len);
+            if n == 2 { Ok(()) } else { Err(v.to_string()) }
+        },
+    );
     let r = run(
         root,
         &[

@@ -10,19 +10,18 @@
 //! loopback interface. Two parties (US and USSR) of the Carter-1977 treaty, set up as a
 //! newcomer does (`keygen`, a network file, `init`, `submit`, `serve`).
 //!
-//! Every server is a [`Server`], killed when it goes out of scope, even when a test fails.
-//! Waits poll (`/healthz`, `/api/v1/log`, `log show`) for at most [`WAIT`]; nothing asserts
-//! on how long anything took. HTTP is spoken with a few lines of `std::net` (requests with
-//! `Connection: close`), which also serve as the fake peer of
+//! Every server is a [`Server`] (in a [`Node`]), killed when it goes out of scope, even
+//! when a test fails. Waits poll (`/healthz`, `/api/v1/log`, `log show`) for at most
+//! [`WAIT`]; nothing asserts on how long anything took. HTTP is spoken with a few lines of
+//! `std::net` (requests with `Connection: close`), which also serve as the fake peer of
 //! `malformed_and_oversized_peer_answers_are_refused`.
 
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -30,61 +29,14 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-const BIN: &str = env!("CARGO_BIN_EXE_detente");
-const US: &str = "detente/carter_1977/US";
-const USSR: &str = "detente/carter_1977/USSR";
+mod support;
+
+use support::{
+    BIN, ROOT, Run, Server, US, USSR, expect_code, free_port, json, pair, path_str, run, wait_for,
+};
+
 /// The longest any wait polls.
 const WAIT: Duration = Duration::from_secs(30);
-
-// ----- running the binary ------------------------------------------------------------------
-
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(dir: &Path, args: &[&str]) -> Run {
-    let output = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("the detente binary runs");
-    Run {
-        code: output.status.code().expect("an exit code, not a signal"),
-        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-    }
-}
-
-fn expect_code(r: &Run, code: i32, what: &str) {
-    assert_eq!(
-        r.code, code,
-        "{what}: exit code\n--- stdout\n{}\n--- stderr\n{}",
-        r.stdout, r.stderr
-    );
-}
-
-fn json(text: &[u8]) -> Value {
-    serde_json::from_slice(text)
-        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", String::from_utf8_lossy(text)))
-}
-
-fn path_str(path: &Path) -> &str {
-    path.to_str().expect("a UTF-8 path")
-}
-
-/// A loopback port nothing listens on (bound, then released).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
 
 // ----- HTTP, by hand --------------------------------------------------------------------------
 
@@ -181,79 +133,28 @@ fn parse_response(raw: &[u8]) -> std::io::Result<Response> {
     Ok(Response { status, body })
 }
 
-// ----- a server process ---------------------------------------------------------------------
+// ----- a node's API --------------------------------------------------------------------------
 
-/// `detente serve` on a data folder; killed (SIGKILL) when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-    /// An officer's token, sent with every API request.
+/// A [`Server`] and an officer's token, sent with every API request.
+struct Node {
+    server: Server,
     token: String,
 }
 
-impl Server {
+impl Node {
     /// Starts the node of `data` listening on `port`, and waits until `/healthz` answers.
-    fn start(data: &Path, port: u16, log: PathBuf) -> Server {
+    fn start(data: &Path, port: u16, log: PathBuf) -> Node {
         let token = operator_token(data);
-        let out = File::create(&log).expect("the server log is created");
-        let err = out.try_clone().expect("the server log is shared");
-        let child = Command::new(BIN)
-            .args([
-                "serve",
-                "--data",
-                path_str(data),
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--sync-every-ms",
-                "200",
-            ])
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .expect("detente serve starts");
-        let mut server = Server {
-            child,
-            port,
-            log,
+        Node {
+            server: Server::start(data, port, log, WAIT),
             token,
-        };
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!(
-                    "detente serve exited ({status}) before it was ready:\n{}",
-                    server.log_text()
-                );
-            }
-            if http(port, "GET", "/healthz", &[], b"").is_ok_and(|r| r.status == 200) {
-                return server;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "detente serve is not ready after {WAIT:?}:\n{}",
-                server.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(50));
         }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     fn get(&self, path: &str) -> Response {
         let bearer = format!("Bearer {}", self.token);
         http(self.port, "GET", path, &[("authorization", &bearer)], b"")
             .unwrap_or_else(|e| panic!("GET {path}: {e}\n--- server log\n{}", self.log_text()))
-    }
-
-    /// SIGKILL, and reap.
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 
     /// (origin, size, root) of every log the node holds, from `/api/v1/log`.
@@ -275,31 +176,17 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
+impl std::ops::Deref for Node {
+    type Target = Server;
+
+    fn deref(&self) -> &Server {
+        &self.server
     }
 }
 
-/// Polls `check` until it gives a value; panics after [`WAIT`] with its last complaint
-/// and the servers' logs.
-fn wait_for<T>(what: &str, servers: &[&Server], mut check: impl FnMut() -> Result<T, String>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        match check() {
-            Ok(value) => return value,
-            Err(last) if Instant::now() >= deadline => {
-                let logs: Vec<String> = servers
-                    .iter()
-                    .map(|s| format!("--- server on port {}\n{}", s.port, s.log_text()))
-                    .collect();
-                panic!(
-                    "{what}: not after {WAIT:?}; last: {last}\n{}",
-                    logs.join("\n")
-                );
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(100)),
-        }
+impl std::ops::DerefMut for Node {
+    fn deref_mut(&mut self) -> &mut Server {
+        &mut self.server
     }
 }
 
@@ -324,52 +211,14 @@ impl Pair {
     }
 }
 
-fn treaty() -> String {
-    format!("{ROOT}/treaties/carter-1977.treaty")
-}
-
 /// `keygen` and `init` for US and USSR, with a network file giving their nodes these ports.
 fn pair_on(us_port: u16, ussr_port: u16) -> Pair {
-    let dir = tempfile::tempdir().expect("a temporary folder");
+    let dir = pair(us_port, ussr_port);
     let root = dir.path();
-    let mut keys = Vec::new();
-    for name in ["us", "ussr"] {
-        let r = run(root, &["keygen", "--data", name]);
-        expect_code(&r, 0, "keygen");
-        keys.push(r.stdout.trim().to_owned());
-    }
-    let network = root.join("network.toml");
-    std::fs::write(
-        &network,
-        format!(
-            "treaty = \"carter_1977\"\n\n\
-             [[party]]\nname = \"US\"\nurl = \"http://127.0.0.1:{us_port}\"\nnode_key = \"{}\"\n\n\
-             [[party]]\nname = \"USSR\"\nurl = \"http://127.0.0.1:{ussr_port}\"\nnode_key = \"{}\"\n",
-            keys[0], keys[1]
-        ),
-    )
-    .unwrap();
-    for (name, party) in [("us", "US"), ("ussr", "USSR")] {
-        let r = run(
-            root,
-            &[
-                "init",
-                "--treaty",
-                &treaty(),
-                "--party",
-                party,
-                "--network",
-                "network.toml",
-                "--data",
-                name,
-            ],
-        );
-        expect_code(&r, 0, "init");
-    }
     Pair {
         us: root.join("us"),
         ussr: root.join("ussr"),
-        network,
+        network: root.join("network.toml"),
         us_port,
         ussr_port,
         dir,
@@ -521,22 +370,27 @@ fn submit_http(port: u16, token: &str, body: &str) -> std::io::Result<Response> 
 fn two_nodes_compute_byte_identical_reports() {
     let pair = pair_on(free_port(), free_port());
     submit_scenario(&pair, &["us", "ussr"]);
-    let us = Server::start(&pair.us, pair.us_port, pair.log("us-serve"));
-    let ussr = Server::start(&pair.ussr, pair.ussr_port, pair.log("ussr-serve"));
+    let us = Node::start(&pair.us, pair.us_port, pair.log("us-serve"));
+    let ussr = Node::start(&pair.ussr, pair.ussr_port, pair.log("ussr-serve"));
 
     // Both nodes hold both logs, with the same roots.
-    let heads = wait_for("both logs mirrored on both nodes", &[&us, &ussr], || {
-        let (a, b) = (us.logs(), ussr.logs());
-        let sizes: Vec<(&str, u64)> = a.iter().map(|(o, s, _)| (o.as_str(), *s)).collect();
-        if sizes == [(US, 42), (USSR, 1664)] && a == b {
-            Ok(a)
-        } else {
-            Err(format!("US holds {a:?}, USSR holds {b:?}"))
-        }
-    });
+    let heads = wait_for(
+        "both logs mirrored on both nodes",
+        WAIT,
+        &[&us, &ussr],
+        || {
+            let (a, b) = (us.logs(), ussr.logs());
+            let sizes: Vec<(&str, u64)> = a.iter().map(|(o, s, _)| (o.as_str(), *s)).collect();
+            if sizes == [(US, 42), (USSR, 1664)] && a == b {
+                Ok(a)
+            } else {
+                Err(format!("US holds {a:?}, USSR holds {b:?}"))
+            }
+        },
+    );
     // And each node's cosignature reached the other.
     for data in [&pair.us, &pair.ussr] {
-        wait_for("cosignatures on both logs", &[&us, &ussr], || {
+        wait_for("cosignatures on both logs", WAIT, &[&us, &ussr], || {
             let r = run(
                 pair.root(),
                 &["log", "show", "--data", path_str(data), "--last", "0"],
@@ -667,7 +521,7 @@ fn sigkill_during_appends_loses_nothing_acknowledged() {
     let pair = pair_on(free_port(), free_port());
     submit_scenario(&pair, &["us"]);
     let token = operator_token(&pair.us);
-    let mut server = Server::start(&pair.us, pair.us_port, pair.log("us-serve"));
+    let mut server = Node::start(&pair.us, pair.us_port, pair.log("us-serve"));
 
     // Two writers submit one record at a time, each recording what was acknowledged.
     let acknowledged: Arc<Mutex<Vec<(String, u64)>>> = Arc::default();
@@ -710,7 +564,7 @@ fn sigkill_during_appends_loses_nothing_acknowledged() {
             })
         })
         .collect();
-    wait_for("40 acknowledged submissions", &[&server], || {
+    wait_for("40 acknowledged submissions", WAIT, &[&server], || {
         let n = acknowledged.lock().unwrap().len();
         if n >= 40 || writers.iter().all(|w| w.is_finished()) {
             Ok(())
@@ -759,7 +613,7 @@ fn sigkill_during_appends_loses_nothing_acknowledged() {
     );
 
     // The node starts again on the same folder and takes the next submission.
-    let restarted = Server::start(&pair.us, free_port(), pair.log("us-serve-2"));
+    let restarted = Node::start(&pair.us, free_port(), pair.log("us-serve-2"));
     let r = submit_http(restarted.port, &token, &transfer("after-restart")).unwrap();
     assert_eq!(r.status, 200, "{}", r.text());
     let answer = json(&r.body);
@@ -951,7 +805,7 @@ fn any_changed_byte_is_found_and_named() {
     submit_scenario(&pair, &["us", "ussr"]);
     // US mirrors and cosigns the USSR's log once, from a running USSR node.
     {
-        let _ussr = Server::start(&pair.ussr, pair.ussr_port, pair.log("ussr-serve"));
+        let _ussr = Node::start(&pair.ussr, pair.ussr_port, pair.log("ussr-serve"));
         let r = run(pair.root(), &["sync", "--data", "us"]);
         expect_code(&r, 0, "sync");
         assert!(
@@ -1524,7 +1378,7 @@ fn a_client_hanging_up_mid_submission_does_not_wedge_the_node() {
     let pair = pair_on(free_port(), free_port());
     submit_scenario(&pair, &["us"]);
     let token = operator_token(&pair.us);
-    let server = Server::start(&pair.us, pair.us_port, pair.log("us-serve"));
+    let server = Node::start(&pair.us, pair.us_port, pair.log("us-serve"));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

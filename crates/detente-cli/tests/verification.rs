@@ -18,180 +18,18 @@
 //! reports. Then a reveal with a changed item, signed into the USSR's log, is a
 //! `reveal_mismatch` on both nodes.
 
-use serde_json::Value;
-use std::fs::File;
-use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-const BIN: &str = env!("CARGO_BIN_EXE_detente");
-const US: &str = "detente/carter_1977/US";
-const USSR: &str = "detente/carter_1977/USSR";
+mod support;
+
+use support::{ROOT, Server, US, USSR, expect_code, free_port, json, pair, run, wait_for};
+
 /// The longest any wait polls.
 const WAIT: Duration = Duration::from_secs(60);
 
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(dir: &Path, args: &[&str]) -> Run {
-    let output = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("the detente binary runs");
-    Run {
-        code: output.status.code().expect("an exit code, not a signal"),
-        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-    }
-}
-
-fn expect_code(r: &Run, code: i32, what: &str) {
-    assert_eq!(
-        r.code, code,
-        "{what}: exit code\n--- stdout\n{}\n--- stderr\n{}",
-        r.stdout, r.stderr
-    );
-}
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"))
-}
-
-fn path_str(path: &Path) -> &str {
-    path.to_str().expect("a UTF-8 path")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
 fn scenario(file: &str) -> String {
     format!("{ROOT}/scenarios/verification/{file}")
-}
-
-/// Whether `GET /healthz` answers 200.
-fn healthy(port: u16) -> bool {
-    let address = SocketAddr::from(([127, 0, 0, 1], port));
-    let Ok(mut stream) = TcpStream::connect_timeout(&address, Duration::from_secs(2)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let request =
-        format!("GET /healthz HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\n\r\n");
-    if stream.write_all(request.as_bytes()).is_err() {
-        return false;
-    }
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
-    raw.starts_with(b"HTTP/1.1 200")
-}
-
-/// `detente serve` on a data folder; killed when dropped.
-struct Server {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Server {
-    fn start(data: &Path, port: u16, log: PathBuf) -> Server {
-        let out = File::create(&log).unwrap();
-        let err = out.try_clone().unwrap();
-        let child = Command::new(BIN)
-            .args([
-                "serve",
-                "--data",
-                path_str(data),
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--sync-every-ms",
-                "200",
-            ])
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .expect("detente serve starts");
-        let mut server = Server { child, log };
-        let deadline = Instant::now() + WAIT;
-        while !healthy(port) {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("detente serve exited ({status}):\n{}", server.log_text());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "detente serve is not ready:\n{}",
-                server.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `keygen`, a network file and `init` for US and USSR in a temporary folder.
-fn pair(us_port: u16, ussr_port: u16) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    let mut keys = Vec::new();
-    for name in ["us", "ussr"] {
-        let r = run(root, &["keygen", "--data", name]);
-        expect_code(&r, 0, "keygen");
-        keys.push(r.stdout.trim().to_owned());
-    }
-    std::fs::write(
-        root.join("network.toml"),
-        format!(
-            "treaty = \"carter_1977\"\n\n\
-             [[party]]\nname = \"US\"\nurl = \"http://127.0.0.1:{us_port}\"\nnode_key = \"{}\"\n\n\
-             [[party]]\nname = \"USSR\"\nurl = \"http://127.0.0.1:{ussr_port}\"\nnode_key = \"{}\"\n",
-            keys[0], keys[1]
-        ),
-    )
-    .unwrap();
-    let treaty = format!("{ROOT}/treaties/carter-1977.treaty");
-    for (name, party) in [("us", "US"), ("ussr", "USSR")] {
-        let r = run(
-            root,
-            &[
-                "init",
-                "--treaty",
-                &treaty,
-                "--party",
-                party,
-                "--network",
-                "network.toml",
-                "--data",
-                name,
-            ],
-        );
-        expect_code(&r, 0, "init");
-    }
-    dir
 }
 
 /// The verification state a node prints, as JSON (exit code 0 or 1).
@@ -203,8 +41,8 @@ fn status(root: &Path, data: &str) -> (i32, String) {
 
 /// Waits until the node of `data` holds `origin` at `size` entries.
 fn wait_for_log(root: &Path, data: &str, origin: &str, size: u64, servers: &[&Server]) {
-    let deadline = Instant::now() + WAIT;
-    loop {
+    let what = format!("{data} holds {origin} at {size} entries");
+    wait_for(&what, WAIT, servers, || {
         let (_, text) = status(root, data);
         let held = json(&text)["inputs"]
             .as_array()
@@ -213,17 +51,11 @@ fn wait_for_log(root: &Path, data: &str, origin: &str, size: u64, servers: &[&Se
             .find(|i| i["name"] == origin)
             .and_then(|i| i["records"].as_u64());
         if held == Some(size) {
-            return;
+            Ok(())
+        } else {
+            Err(format!("{held:?}"))
         }
-        if Instant::now() > deadline {
-            let logs: Vec<String> = servers.iter().map(|s| s.log_text()).collect();
-            panic!(
-                "{data} holds {origin} at {held:?}, not {size}, after {WAIT:?}\n{}",
-                logs.join("\n---\n")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(150));
-    }
+    });
 }
 
 /// Both nodes hold both logs at these sizes.
@@ -286,8 +118,8 @@ fn the_verification_scenario_runs_on_two_nodes_and_both_reach_the_same_findings(
     let (us_port, ussr_port) = (free_port(), free_port());
     let dir = pair(us_port, ussr_port);
     let root = dir.path();
-    let us = Server::start(&root.join("us"), us_port, root.join("us.log"));
-    let ussr = Server::start(&root.join("ussr"), ussr_port, root.join("ussr.log"));
+    let us = Server::start(&root.join("us"), us_port, root.join("us.log"), WAIT);
+    let ussr = Server::start(&root.join("ussr"), ussr_port, root.join("ussr.log"), WAIT);
     let servers = [&us, &ussr];
     let seeds = json(&std::fs::read_to_string(scenario("seeds.json")).unwrap());
     let round = seeds["round"].as_str().unwrap();

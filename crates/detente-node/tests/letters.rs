@@ -22,11 +22,9 @@
 //! and read the diff.
 
 use std::convert::Infallible;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 
 use detente_ledger::entry::{Entry, EntryKind};
-use detente_node::home::{Home, generate_key};
 use detente_node::letters::edition::{self, EditionFormat};
 use detente_node::letters::envelope::{self, Envelope};
 use detente_node::letters::principal::{KdfParams, Protection};
@@ -36,13 +34,13 @@ use detente_node::letters::{
 };
 use detente_node::memory_store::MemoryStore;
 use detente_node::network::encode_key;
-use detente_node::store::Hash;
-use detente_node::{Clock, ManualClock, Node, Peer, PeerError, Store};
+use detente_node::{ManualClock, Node};
 use sha2::{Digest, Sha256};
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-const US: &str = "detente/carter_1977/US";
-const USSR: &str = "detente/carter_1977/USSR";
+mod support;
+
+use support::{LocalPeer, Net, ROOT, US, USSR, network_with, open};
+
 /// 2030-01-01T00:00:00Z, in seconds.
 const T0: i64 = 1_893_456_000;
 
@@ -122,123 +120,26 @@ fn gromyko() -> PrincipalKeys {
     keys("USSR/Gromyko")
 }
 
-struct Net {
-    _dir: tempfile::TempDir,
-    us: Home,
-    ussr: Home,
-}
-
-fn treaty_path() -> PathBuf {
-    Path::new(ROOT).join("treaties/carter-1977.treaty")
-}
-
 fn principal_block(keys: &PrincipalKeys) -> String {
     format!("\n{}", keys.network_block())
 }
 
 /// US (Carter) and USSR (Brezhnev, Gromyko), each party with a data folder.
 fn network() -> Net {
-    let dir = tempfile::tempdir().unwrap();
-    let us_dir = dir.path().join("us");
-    let ussr_dir = dir.path().join("ussr");
-    let us_key = generate_key(&us_dir).unwrap();
-    let ussr_key = generate_key(&ussr_dir).unwrap();
-    let network = dir.path().join("network.toml");
-    std::fs::write(
-        &network,
-        format!(
-            "treaty = \"carter_1977\"\n\n\
-             [[party]]\nname = \"US\"\nurl = \"http://127.0.0.1:9\"\nnode_key = \"{}\"\n{}\n\
-             [[party]]\nname = \"USSR\"\nurl = \"http://127.0.0.1:9\"\nnode_key = \"{}\"\n{}{}",
-            encode_key(&us_key),
-            principal_block(&carter()),
-            encode_key(&ussr_key),
+    network_with(
+        &principal_block(&carter()),
+        &format!(
+            "{}{}",
             principal_block(&brezhnev()),
-            principal_block(&gromyko()),
+            principal_block(&gromyko())
         ),
     )
-    .unwrap();
-    let us = Home::init(&us_dir, &treaty_path(), "US", &network).unwrap();
-    let ussr = Home::init(&ussr_dir, &treaty_path(), "USSR", &network).unwrap();
-    Net {
-        _dir: dir,
-        us,
-        ussr,
-    }
-}
-
-async fn open(home: &Home, clock: &ManualClock) -> Node<MemoryStore> {
-    let clock: Arc<dyn Clock> = Arc::new(clock.clone());
-    Node::open(home, MemoryStore::new(), clock).await.unwrap()
-}
-
-/// The peer protocol answered by another in-process node (what the server's peer endpoints
-/// do, minus HTTP).
-struct LocalPeer<'a, S: Store> {
-    node: &'a Node<S>,
-    caller: String,
-}
-
-impl<S: Store> LocalPeer<'_, S> {
-    fn error(&self, what: &str, e: impl std::fmt::Display) -> PeerError {
-        PeerError {
-            peer: self.node.party().to_owned(),
-            what: what.to_owned(),
-            detail: e.to_string(),
-        }
-    }
-}
-
-impl<S: Store> Peer for LocalPeer<'_, S> {
-    fn party(&self) -> &str {
-        self.node.party()
-    }
-
-    async fn checkpoint(&self) -> Result<String, PeerError> {
-        self.node
-            .checkpoint_with_cosignatures(self.node.origin())
-            .await
-            .map_err(|e| self.error("checkpoint", e))?
-            .ok_or_else(|| self.error("checkpoint", "this node's log is empty"))
-    }
-
-    async fn entries(&self, from: u64, to: u64) -> Result<Vec<Vec<u8>>, PeerError> {
-        self.node
-            .entries(self.node.origin(), from, to)
-            .await
-            .map_err(|e| self.error("entries", e))
-    }
-
-    async fn consistency(&self, old_size: u64, new_size: u64) -> Result<Vec<Hash>, PeerError> {
-        self.node
-            .consistency_proof(self.node.origin(), old_size, new_size)
-            .await
-            .map_err(|e| self.error("consistency proof", e))
-    }
-
-    async fn add_cosignature(&self, size: u64, line: &str) -> Result<(), PeerError> {
-        self.node
-            .receive_cosignature(&self.caller, size, line)
-            .await
-            .map(|_| ())
-            .map_err(|e| self.error("cosignature", e))
-    }
-
-    async fn mirrors(&self) -> Result<Vec<(String, String)>, PeerError> {
-        self.node
-            .mirrored_checkpoints()
-            .await
-            .map_err(|e| self.error("mirrors", e))
-    }
 }
 
 /// `reader` mirrors `writer`'s log (and cosigns it).
 async fn mirror(reader: &Node<MemoryStore>, writer: &Node<MemoryStore>) {
     reader
-        .mirror(&LocalPeer {
-            node: writer,
-            caller: reader.party().to_owned(),
-        })
+        .mirror(&LocalPeer::new(writer, reader.party()))
         .await
         .unwrap();
 }

@@ -7,7 +7,7 @@
     clippy::print_stderr
 )]
 //! Nodes mirroring and cosigning each other in one process: two (or three) [`Node`]s on
-//! [`MemoryStore`]s and one [`ManualClock`], talking through [`LocalPeer`], a [`Peer`]
+//! [`MemoryStore`]s and one [`ManualClock`], talking through [`LocalPeer`], a `Peer`
 //! that calls the other node's methods directly (what the HTTP server does for a real
 //! peer, without the HTTP).
 //!
@@ -22,29 +22,22 @@ use detente_assess::engine::Options;
 use detente_lang::time::Instant;
 use detente_ledger::checkpoint::{Cosignature, cosign, open_checkpoint, sign_checkpoint};
 use detente_ledger::note::Signer;
-use detente_node::home::{Home, generate_key, hex};
+use detente_node::home::{Home, hex};
 use detente_node::memory_store::MemoryStore;
-use detente_node::network::encode_key;
 use detente_node::store::{
     Hash, LogState, Store, StoreError, StoredCheckpoint, StoredCosignature, StoredEntry,
     StoredEquivocation,
 };
-use detente_node::{Clock, ManualClock, MirrorError, Node, NodeError, Peer, PeerError};
+use detente_node::{Clock, ManualClock, MirrorError, Node, NodeError};
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-const US: &str = "detente/carter_1977/US";
-const USSR: &str = "detente/carter_1977/USSR";
+mod support;
+
+use support::{LocalPeer, Net, ROOT, US, USSR, network, open, open_on, treaty_path};
+
 /// 2030-01-01T00:00:00Z, in seconds.
 const T0: i64 = 1_893_456_000;
 
 // ----- set-up ------------------------------------------------------------------------------
-
-/// A network of two parties, US and USSR, each with a data folder.
-struct Net {
-    dir: tempfile::TempDir,
-    us: Home,
-    ussr: Home,
-}
 
 impl Net {
     fn network_file(&self) -> PathBuf {
@@ -63,38 +56,6 @@ impl Net {
         .unwrap();
         Home::init(&twin, &treaty_path(), "US", &self.network_file()).unwrap()
     }
-}
-
-fn treaty_path() -> PathBuf {
-    Path::new(ROOT).join("treaties/carter-1977.treaty")
-}
-
-fn network() -> Net {
-    let dir = tempfile::tempdir().unwrap();
-    let us_dir = dir.path().join("us");
-    let ussr_dir = dir.path().join("ussr");
-    let us_key = generate_key(&us_dir).unwrap();
-    let ussr_key = generate_key(&ussr_dir).unwrap();
-    let network = dir.path().join("network.toml");
-    std::fs::write(
-        &network,
-        format!(
-            "treaty = \"carter_1977\"\n\n\
-             [[party]]\nname = \"US\"\nurl = \"http://127.0.0.1:9\"\nnode_key = \"{}\"\n\n\
-             [[party]]\nname = \"USSR\"\nurl = \"http://127.0.0.1:9\"\nnode_key = \"{}\"\n",
-            encode_key(&us_key),
-            encode_key(&ussr_key)
-        ),
-    )
-    .unwrap();
-    let us = Home::init(&us_dir, &treaty_path(), "US", &network).unwrap();
-    let ussr = Home::init(&ussr_dir, &treaty_path(), "USSR", &network).unwrap();
-    Net { dir, us, ussr }
-}
-
-async fn open<S: Store>(home: &Home, store: S, clock: &ManualClock) -> Node<S> {
-    let clock: Arc<dyn Clock> = Arc::new(clock.clone());
-    Node::open(home, store, clock).await.unwrap()
 }
 
 /// The Carter-1977 scenario split by the party that speaks for each record: (US, USSR).
@@ -168,112 +129,14 @@ async fn own_checkpoint<S: Store>(
     (cp, note)
 }
 
-// ----- a peer served by another node in this process ---------------------------------------
-
-/// The peer protocol answered by another in-process node: what `detente-server`'s peer
-/// endpoints do, minus HTTP. `checkpoint` can be replaced by a note of the test's choosing.
-struct LocalPeer<'a, S: Store> {
-    node: &'a Node<S>,
-    /// The party of the node that mirrors through this peer: the sender of cosignatures.
-    caller: String,
-    served_checkpoint: Option<String>,
-    /// Serve consistency proofs with one bit of each hash flipped.
-    bad_proof: bool,
-}
-
-impl<'a, S: Store> LocalPeer<'a, S> {
-    fn new(node: &'a Node<S>, caller: &str) -> Self {
-        LocalPeer {
-            node,
-            caller: caller.to_owned(),
-            served_checkpoint: None,
-            bad_proof: false,
-        }
-    }
-
-    fn serving(node: &'a Node<S>, caller: &str, checkpoint: String) -> Self {
-        LocalPeer {
-            served_checkpoint: Some(checkpoint),
-            ..LocalPeer::new(node, caller)
-        }
-    }
-
-    fn error(&self, what: &str, e: impl std::fmt::Display) -> PeerError {
-        PeerError {
-            peer: self.node.party().to_owned(),
-            what: what.to_owned(),
-            detail: e.to_string(),
-        }
-    }
-}
-
-impl<S: Store> Peer for LocalPeer<'_, S> {
-    fn party(&self) -> &str {
-        self.node.party()
-    }
-
-    async fn checkpoint(&self) -> Result<String, PeerError> {
-        if let Some(note) = &self.served_checkpoint {
-            return Ok(note.clone());
-        }
-        let note = self
-            .node
-            .checkpoint_with_cosignatures(self.node.origin())
-            .await
-            .map_err(|e| self.error("checkpoint", e))?
-            .ok_or_else(|| self.error("checkpoint", "this node's log is empty"));
-        // The answer's way back: other tasks run meanwhile, as they would.
-        tokio::task::yield_now().await;
-        note
-    }
-
-    async fn entries(&self, from: u64, to: u64) -> Result<Vec<Vec<u8>>, PeerError> {
-        self.node
-            .entries(self.node.origin(), from, to)
-            .await
-            .map_err(|e| self.error("entries", e))
-    }
-
-    async fn consistency(&self, old_size: u64, new_size: u64) -> Result<Vec<Hash>, PeerError> {
-        // A network round trip: let other tasks run meanwhile, as they would.
-        tokio::task::yield_now().await;
-        let mut proof = self
-            .node
-            .consistency_proof(self.node.origin(), old_size, new_size)
-            .await
-            .map_err(|e| self.error("consistency proof", e))?;
-        if self.bad_proof {
-            for hash in &mut proof {
-                hash[0] ^= 1;
-            }
-        }
-        Ok(proof)
-    }
-
-    async fn add_cosignature(&self, size: u64, line: &str) -> Result<(), PeerError> {
-        self.node
-            .receive_cosignature(&self.caller, size, line)
-            .await
-            .map(|_| ())
-            .map_err(|e| self.error("cosignature", e))
-    }
-
-    async fn mirrors(&self) -> Result<Vec<(String, String)>, PeerError> {
-        self.node
-            .mirrored_checkpoints()
-            .await
-            .map_err(|e| self.error("mirrors", e))
-    }
-}
-
 // ----- 5. mirror, cosign, same reports ------------------------------------------------------
 
 #[tokio::test]
 async fn mirror_then_cosign_round_trip() {
     let net = network();
     let clock = ManualClock::new(T0 * 1000);
-    let a = open(&net.us, MemoryStore::new(), &clock).await;
-    let b = open(&net.ussr, MemoryStore::new(), &clock).await;
+    let a = open(&net.us, &clock).await;
+    let b = open(&net.ussr, &clock).await;
     let (us_facts, ussr_facts) = scenario();
     let submitted = a.submit(&us_facts, "us.jsonl").await.unwrap();
     assert_eq!((submitted.first_index, submitted.size), (0, 42));
@@ -358,9 +221,9 @@ async fn mirror_then_cosign_round_trip() {
 async fn a_forged_checkpoint_is_refused() {
     let net = network();
     let clock = ManualClock::new(T0 * 1000);
-    let a = open(&net.us, MemoryStore::new(), &clock).await;
+    let a = open(&net.us, &clock).await;
     let b_store = MemoryStore::new();
-    let b = open(&net.ussr, b_store.clone(), &clock).await;
+    let b = open_on(&net.ussr, b_store.clone(), &clock).await;
     a.submit(&transfers("US", "t", 12), "us.jsonl")
         .await
         .unwrap();
@@ -443,7 +306,7 @@ async fn a_rewritten_history_is_caught_as_equivocation() {
     let net = network();
     let twin_home = net.us_twin();
     let clock = ManualClock::new(T0 * 1000);
-    let a = open(&net.us, MemoryStore::new(), &clock).await;
+    let a = open(&net.us, &clock).await;
     a.submit(&transfers("US", "honest", 10), "us.jsonl")
         .await
         .unwrap();
@@ -454,7 +317,7 @@ async fn a_rewritten_history_is_caught_as_equivocation() {
         let what = format!("{rewrite:?}");
         // A fresh B for each case, mirroring A's honest log first.
         let b_store = MemoryStore::new();
-        let b = open(&net.ussr, b_store.clone(), &clock).await;
+        let b = open_on(&net.ussr, b_store.clone(), &clock).await;
         b.submit(&transfers("USSR", "ussr", 3), "ussr.jsonl")
             .await
             .unwrap();
@@ -462,7 +325,7 @@ async fn a_rewritten_history_is_caught_as_equivocation() {
         assert_eq!(mirrored.to_size, 10, "{what}");
 
         // A second node with A's key signs a different history.
-        let twin = open(&twin_home, MemoryStore::new(), &clock).await;
+        let twin = open(&twin_home, &clock).await;
         let n = match rewrite {
             Rewrite::Larger => 15,
             Rewrite::Equal => 10,
@@ -532,7 +395,7 @@ async fn a_rewritten_history_is_caught_as_equivocation() {
 
         // The freeze survives a restart: it is read back from the store.
         drop(b);
-        let reopened = open(&net.ussr, b_store.clone(), &clock).await;
+        let reopened = open_on(&net.ussr, b_store.clone(), &clock).await;
         assert!(
             reopened
                 .log_heads()
@@ -557,8 +420,8 @@ async fn a_rewritten_history_is_caught_as_equivocation() {
 async fn a_bad_consistency_proof_is_not_taken_for_equivocation() {
     let net = network();
     let clock = ManualClock::new(T0 * 1000);
-    let a = open(&net.us, MemoryStore::new(), &clock).await;
-    let b = open(&net.ussr, MemoryStore::new(), &clock).await;
+    let a = open(&net.us, &clock).await;
+    let b = open(&net.ussr, &clock).await;
     a.submit(&transfers("US", "first", 10), "us.jsonl")
         .await
         .unwrap();
@@ -603,7 +466,7 @@ fn flip_base64_char(line: &str, at: usize) -> String {
 async fn cosignature_tampering_is_refused() {
     let net = network();
     let clock = ManualClock::new(T0 * 1000);
-    let a = open(&net.us, MemoryStore::new(), &clock).await;
+    let a = open(&net.us, &clock).await;
     a.submit(&transfers("US", "first", 10), "us.jsonl")
         .await
         .unwrap();
@@ -746,8 +609,8 @@ fn received_at(facts: &detente_node::facts::LogFacts, id: &str) -> Option<String
 async fn a_notification_is_received_when_another_party_cosigns_it() {
     let net = network();
     let clock = ManualClock::new(T0 * 1000);
-    let a = open(&net.us, MemoryStore::new(), &clock).await;
-    let b = open(&net.ussr, MemoryStore::new(), &clock).await;
+    let a = open(&net.us, &clock).await;
+    let b = open(&net.ussr, &clock).await;
 
     // At T0, two live notifications of a window two days ahead: one with no receipt time,
     // one claiming it was received at once.
@@ -874,8 +737,8 @@ async fn the_notifier_clock_does_not_decide_when_a_notification_was_received() {
     let real_time = ManualClock::new(T0 * 1000);
     // A's clock runs three days ahead.
     let a_clock = ManualClock::new((T0 + 3 * 86_400) * 1000);
-    let a = open(&net.us, MemoryStore::new(), &a_clock).await;
-    let b = open(&net.ussr, MemoryStore::new(), &real_time).await;
+    let a = open(&net.us, &a_clock).await;
+    let b = open(&net.ussr, &real_time).await;
     // Sent for a launch window two days away, claiming it was received at once.
     a.submit(
         &notification(
@@ -1011,7 +874,7 @@ async fn a_submission_cancelled_during_its_append_leaves_the_node_usable() {
     let net = network();
     let clock = ManualClock::new(T0 * 1000);
     let store = StallingStore::default();
-    let a = open(&net.us, store.clone(), &clock).await;
+    let a = open_on(&net.us, store.clone(), &clock).await;
     a.submit(&transfers("US", "before", 5), "us.jsonl")
         .await
         .unwrap();
@@ -1044,8 +907,8 @@ async fn a_submission_cancelled_during_its_append_leaves_the_node_usable() {
 async fn two_nodes_mirroring_each_other_at_once_do_not_wait_for_each_other() {
     let net = network();
     let clock = ManualClock::new(T0 * 1000);
-    let a = open(&net.us, MemoryStore::new(), &clock).await;
-    let b = open(&net.ussr, MemoryStore::new(), &clock).await;
+    let a = open(&net.us, &clock).await;
+    let b = open(&net.ussr, &clock).await;
     a.submit(&transfers("US", "first", 3), "us.jsonl")
         .await
         .unwrap();

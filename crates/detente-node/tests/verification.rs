@@ -12,7 +12,6 @@
 //! private files. Every flow ends with both nodes computing byte-identical state.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use detente_assess::engine::Options;
 use detente_assess::report::{Report, Status};
@@ -22,127 +21,20 @@ use detente_escrow::limit::Opening;
 use detente_escrow::randomness::{SeedCommitment, SeedReveal, joint_seed};
 use detente_lang::time::Instant;
 use detente_ledger::entry::{EntryKind, MAX_ENTRY_BYTES};
-use detente_node::home::{Home, generate_key, hex};
+use detente_node::home::hex;
 use detente_node::memory_store::MemoryStore;
-use detente_node::network::encode_key;
-use detente_node::store::{Hash, Store};
 use detente_node::verification::private;
 use detente_node::verification::records::{Record, max_body_bytes, split_reveal};
 use detente_node::verification::state::VerificationState;
 use detente_node::verification::{PROVED_WITHOUT_DISCLOSURE, RecordRef, Severity, StateOptions};
-use detente_node::{Clock, ManualClock, Node, NodeError, Peer, PeerError};
+use detente_node::{ManualClock, Node, NodeError};
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-const US: &str = "detente/carter_1977/US";
-const USSR: &str = "detente/carter_1977/USSR";
+mod support;
+
+use support::{LocalPeer, US, USSR, network, open};
+
 /// 2030-01-01T00:00:00Z, in milliseconds.
 const T0_MS: i64 = 1_893_456_000_000;
-
-// ----- set-up (as in mirror.rs) -------------------------------------------------------------
-
-struct Net {
-    _dir: tempfile::TempDir,
-    us: Home,
-    ussr: Home,
-}
-
-fn network() -> Net {
-    let dir = tempfile::tempdir().unwrap();
-    let us_dir = dir.path().join("us");
-    let ussr_dir = dir.path().join("ussr");
-    let us_key = generate_key(&us_dir).unwrap();
-    let ussr_key = generate_key(&ussr_dir).unwrap();
-    let network = dir.path().join("network.toml");
-    std::fs::write(
-        &network,
-        format!(
-            "treaty = \"carter_1977\"\n\n\
-             [[party]]\nname = \"US\"\nurl = \"http://127.0.0.1:9\"\nnode_key = \"{}\"\n\n\
-             [[party]]\nname = \"USSR\"\nurl = \"http://127.0.0.1:9\"\nnode_key = \"{}\"\n",
-            encode_key(&us_key),
-            encode_key(&ussr_key)
-        ),
-    )
-    .unwrap();
-    let treaty = Path::new(ROOT).join("treaties/carter-1977.treaty");
-    let us = Home::init(&us_dir, &treaty, "US", &network).unwrap();
-    let ussr = Home::init(&ussr_dir, &treaty, "USSR", &network).unwrap();
-    Net {
-        _dir: dir,
-        us,
-        ussr,
-    }
-}
-
-async fn open(home: &Home, clock: &ManualClock) -> Node<MemoryStore> {
-    let clock: Arc<dyn Clock> = Arc::new(clock.clone());
-    Node::open(home, MemoryStore::new(), clock).await.unwrap()
-}
-
-struct LocalPeer<'a, S: Store> {
-    node: &'a Node<S>,
-    caller: String,
-}
-
-impl<'a, S: Store> LocalPeer<'a, S> {
-    fn new(node: &'a Node<S>, caller: &str) -> Self {
-        LocalPeer {
-            node,
-            caller: caller.to_owned(),
-        }
-    }
-
-    fn error(&self, what: &str, e: impl std::fmt::Display) -> PeerError {
-        PeerError {
-            peer: self.node.party().to_owned(),
-            what: what.to_owned(),
-            detail: e.to_string(),
-        }
-    }
-}
-
-impl<S: Store> Peer for LocalPeer<'_, S> {
-    fn party(&self) -> &str {
-        self.node.party()
-    }
-
-    async fn checkpoint(&self) -> Result<String, PeerError> {
-        self.node
-            .checkpoint_with_cosignatures(self.node.origin())
-            .await
-            .map_err(|e| self.error("checkpoint", e))?
-            .ok_or_else(|| self.error("checkpoint", "this node's log is empty"))
-    }
-
-    async fn entries(&self, from: u64, to: u64) -> Result<Vec<Vec<u8>>, PeerError> {
-        self.node
-            .entries(self.node.origin(), from, to)
-            .await
-            .map_err(|e| self.error("entries", e))
-    }
-
-    async fn consistency(&self, old_size: u64, new_size: u64) -> Result<Vec<Hash>, PeerError> {
-        self.node
-            .consistency_proof(self.node.origin(), old_size, new_size)
-            .await
-            .map_err(|e| self.error("consistency proof", e))
-    }
-
-    async fn add_cosignature(&self, size: u64, line: &str) -> Result<(), PeerError> {
-        self.node
-            .receive_cosignature(&self.caller, size, line)
-            .await
-            .map(|_| ())
-            .map_err(|e| self.error("cosignature", e))
-    }
-
-    async fn mirrors(&self) -> Result<Vec<(String, String)>, PeerError> {
-        self.node
-            .mirrored_checkpoints()
-            .await
-            .map_err(|e| self.error("mirrors", e))
-    }
-}
 
 async fn own_size(node: &Node<MemoryStore>) -> u64 {
     node.log_heads()
