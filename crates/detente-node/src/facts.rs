@@ -13,6 +13,7 @@ use detente_lang::time::Instant;
 use detente_ledger::checkpoint::Checkpoint;
 use detente_ledger::entry::{Entry, EntryKind};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::store::StoredCosignature;
@@ -258,6 +259,36 @@ pub struct LogFacts {
 
 use crate::home::hex;
 
+/// The facts read from a log that speak for another party than the log's (`party`, or
+/// `observer` for an observation): (where, whose).
+fn foreign_facts(facts: &Facts, logs: &[LogInput]) -> Vec<(Origin, String)> {
+    let party_of = |origin: Origin| logs.get(origin.source as usize).map(|l| l.party.as_str());
+    let mut foreign = Vec::new();
+    let mut check = |origin: Origin, who: &str| {
+        if party_of(origin) != Some(who) {
+            foreign.push((origin, who.to_owned()));
+        }
+    };
+    for d in &facts.declarations {
+        check(d.origin, &d.party);
+    }
+    for i in &facts.items {
+        check(i.origin, &i.party);
+    }
+    for e in &facts.events {
+        check(e.origin, &e.party);
+    }
+    for n in &facts.notifications {
+        check(n.origin, &n.party);
+    }
+    for o in &facts.observations {
+        check(o.origin, &o.observer);
+    }
+    foreign.sort();
+    foreign.dedup();
+    foreign
+}
+
 /// When another party's node first cosigned a checkpoint covering entry `index`: that
 /// party's proof of receipt.
 fn receipt_time(log: &LogInput, index: u64) -> Option<i64> {
@@ -280,8 +311,9 @@ pub fn read_logs(logs: &[LogInput], treaty: &Treaty) -> LogFacts {
     let vocabulary = Vocabulary::of_treaty(treaty);
     let mut problems = Vec::new();
     let mut receipts = BTreeMap::new();
-    // (source, line) → body text.
-    let mut lines: Vec<(Origin, String)> = Vec::new();
+    // (source, line) → body text: as it is in the entry, or rewritten (a notification
+    // whose receipt time the cosignatures set).
+    let mut lines: Vec<(Origin, Cow<'_, str>)> = Vec::new();
     for (source, log) in logs.iter().enumerate() {
         let source = source as u32;
         for entry in &log.entries {
@@ -289,7 +321,24 @@ pub fn read_logs(logs: &[LogInput], treaty: &Treaty) -> LogFacts {
                 continue;
             }
             let place = format!("{}:{}", log.origin, entry.index);
-            let Ok(Value::Object(mut record)) = serde_json::from_slice::<Value>(&entry.body) else {
+            let origin = Origin {
+                source,
+                line: entry.index + 1,
+            };
+            let Ok(text) = std::str::from_utf8(&entry.body) else {
+                problems.push(format!("{place}: the body is not UTF-8 text"));
+                continue;
+            };
+            // Only a notification needs its record read here (its receipt time). Every other
+            // record goes to the loader as it is, and whose fact it is is checked on the
+            // facts read (`foreign_facts`): parsing two million records twice would double
+            // the time of every report after a change. The test is on the text, not its
+            // form, so no spacing can slip a notification past the receipt rule.
+            if !text.contains("\"notification\"") {
+                lines.push((origin, Cow::Borrowed(text)));
+                continue;
+            }
+            let Ok(Value::Object(mut record)) = serde_json::from_str::<Value>(text) else {
                 problems.push(format!("{place}: the body is not a JSON object"));
                 continue;
             };
@@ -324,13 +373,7 @@ pub fn read_logs(logs: &[LogInput], treaty: &Treaty) -> LogFacts {
                 }
             }
             let text = String::from_utf8(canonical_json(&record)).unwrap_or_default();
-            lines.push((
-                Origin {
-                    source,
-                    line: entry.index + 1,
-                },
-                text,
-            ));
+            lines.push((origin, Cow::Owned(text)));
         }
     }
     let names: Vec<&str> = logs.iter().map(|l| l.origin.as_str()).collect();
@@ -350,10 +393,25 @@ pub fn read_logs(logs: &[LogInput], treaty: &Treaty) -> LogFacts {
         if errors.is_empty() {
             errors = facts.validate(&vocabulary);
         }
-        if errors.is_empty() {
+        let foreign = if errors.is_empty() {
+            foreign_facts(&facts, logs)
+        } else {
+            Vec::new()
+        };
+        if errors.is_empty() && foreign.is_empty() {
             break facts;
         }
         let before = left_out.len();
+        for (origin, who) in foreign {
+            let log = logs.get(origin.source as usize);
+            problems.push(format!(
+                "{}:{}: a fact of {who} in the log of {}; left out",
+                log.map_or("", |l| l.origin.as_str()),
+                origin.line.saturating_sub(1),
+                log.map_or("", |l| l.party.as_str())
+            ));
+            left_out.insert(origin);
+        }
         for error in &errors {
             let source = names.iter().position(|n| *n == error.source);
             if let Some(source) = source {
@@ -391,7 +449,7 @@ pub fn read_logs(logs: &[LogInput], treaty: &Treaty) -> LogFacts {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
     #[test]
@@ -405,6 +463,59 @@ mod tests {
         assert_eq!(
             String::from_utf8(canonical_json(&map)).unwrap(),
             r#"{"kind":"item","a":1.5,"b":{"a":[2,1],"z":1},"party":"US"}"#
+        );
+    }
+
+    fn log_of(party: &str, bodies: &[&str]) -> LogInput {
+        let origin = format!("detente/carter_1977/{party}");
+        LogInput {
+            origin: origin.clone(),
+            party: party.to_owned(),
+            checkpoint: Checkpoint {
+                origin: origin.clone(),
+                size: bodies.len() as u64,
+                root: [0; 32],
+                extensions: Vec::new(),
+            },
+            entries: bodies
+                .iter()
+                .enumerate()
+                .map(|(i, body)| Entry {
+                    origin: origin.clone(),
+                    index: i as u64,
+                    appended_at_ms: 0,
+                    kind: EntryKind::Fact,
+                    body: body.as_bytes().to_vec(),
+                })
+                .collect(),
+            cosignatures: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn entries_that_are_not_facts_of_the_log_party_are_left_out_and_named() {
+        let source = include_str!("../../../treaties/carter-1977.treaty");
+        let treaty = detente_lang::check_source(source).treaty.unwrap();
+        let own = r#"{"kind":"item","attributes":{},"category":"military_base","from":"1973-03-01","id":"us-base","location":{"lat":-7.31,"lon":72.41},"party":"US"}"#;
+        // Another party's record, with spacing a node would not write, and not JSON.
+        let foreign = r#"{"kind": "item", "party": "USSR", "id": "ussr-ship", "category": "warship", "attributes": {}, "from": "1978-01-15"}"#;
+        let foreign_notification = r#"{ "kind" : "notification", "party": "USSR", "id": "n1", "provision": "d", "event_type": "missile_test_launch", "sent_at": "1979-01-01T00:00:00Z", "window": {"from": "1979-01-02T00:00:00Z", "to": "1979-01-03T00:00:00Z"}}"#;
+        let facts = read_logs(
+            &[log_of("US", &[own, foreign, "not json", foreign_notification])],
+            &treaty,
+        );
+        assert_eq!(facts.facts.items.len(), 1, "{:?}", facts.problems);
+        assert_eq!(&*facts.facts.items[0].id, "us-base");
+        assert!(facts.facts.notifications.is_empty());
+        let problems = facts.problems.join("\n");
+        assert!(
+            problems.contains("detente/carter_1977/US:1: a fact of USSR in the log of US; left out"),
+            "{problems}"
+        );
+        assert!(problems.contains("detente/carter_1977/US:2:"), "{problems}");
+        assert!(
+            problems.contains("detente/carter_1977/US:3: a fact of USSR in the log of US; left out"),
+            "{problems}"
         );
     }
 }
