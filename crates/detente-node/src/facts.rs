@@ -501,7 +501,10 @@ mod tests {
         let foreign = r#"{"kind": "item", "party": "USSR", "id": "ussr-ship", "category": "warship", "attributes": {}, "from": "1978-01-15"}"#;
         let foreign_notification = r#"{ "kind" : "notification", "party": "USSR", "id": "n1", "provision": "d", "event_type": "missile_test_launch", "sent_at": "1979-01-01T00:00:00Z", "window": {"from": "1979-01-02T00:00:00Z", "to": "1979-01-03T00:00:00Z"}}"#;
         let facts = read_logs(
-            &[log_of("US", &[own, foreign, "not json", foreign_notification])],
+            &[log_of(
+                "US",
+                &[own, foreign, "not json", foreign_notification],
+            )],
             &treaty,
         );
         assert_eq!(facts.facts.items.len(), 1, "{:?}", facts.problems);
@@ -509,12 +512,14 @@ mod tests {
         assert!(facts.facts.notifications.is_empty());
         let problems = facts.problems.join("\n");
         assert!(
-            problems.contains("detente/carter_1977/US:1: a fact of USSR in the log of US; left out"),
+            problems
+                .contains("detente/carter_1977/US:1: a fact of USSR in the log of US; left out"),
             "{problems}"
         );
         assert!(problems.contains("detente/carter_1977/US:2:"), "{problems}");
         assert!(
-            problems.contains("detente/carter_1977/US:3: a fact of USSR in the log of US; left out"),
+            problems
+                .contains("detente/carter_1977/US:3: a fact of USSR in the log of US; left out"),
             "{problems}"
         );
     }
