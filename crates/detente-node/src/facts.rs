@@ -263,27 +263,11 @@ use crate::home::hex;
 /// `observer` for an observation): (where, whose).
 fn foreign_facts(facts: &Facts, logs: &[LogInput]) -> Vec<(Origin, String)> {
     let party_of = |origin: Origin| logs.get(origin.source as usize).map(|l| l.party.as_str());
-    let mut foreign = Vec::new();
-    let mut check = |origin: Origin, who: &str| {
-        if party_of(origin) != Some(who) {
-            foreign.push((origin, who.to_owned()));
-        }
-    };
-    for d in &facts.declarations {
-        check(d.origin, &d.party);
-    }
-    for i in &facts.items {
-        check(i.origin, &i.party);
-    }
-    for e in &facts.events {
-        check(e.origin, &e.party);
-    }
-    for n in &facts.notifications {
-        check(n.origin, &n.party);
-    }
-    for o in &facts.observations {
-        check(o.origin, &o.observer);
-    }
+    let mut foreign: Vec<(Origin, String)> = facts
+        .records()
+        .filter(|r| party_of(r.origin) != Some(r.speaker))
+        .map(|r| (r.origin, r.speaker.to_owned()))
+        .collect();
     foreign.sort();
     foreign.dedup();
     foreign

@@ -120,22 +120,10 @@ pub fn entries_by_id(facts: &LogFacts) -> BTreeMap<String, Vec<EntryRef>> {
             .or_default()
             .push(entry_of(f, origin));
     };
-    for d in &f.declarations {
-        if let Some(id) = &d.id {
-            add(id, d.origin);
+    for record in f.records() {
+        if let Some(id) = record.id {
+            add(id, record.origin);
         }
-    }
-    for i in &f.items {
-        add(&i.id, i.origin);
-    }
-    for e in &f.events {
-        add(&e.id, e.origin);
-    }
-    for n in &f.notifications {
-        add(&n.id, n.origin);
-    }
-    for o in &f.observations {
-        add(&o.id, o.origin);
     }
     for list in by_id.values_mut() {
         list.sort();
@@ -157,38 +145,10 @@ pub fn facts_page(
 ) -> (u64, Vec<EntryRef>) {
     let f = &facts.facts;
     let keep = |p: &str| party.is_none_or(|wanted| wanted == p);
-    let origins: Box<dyn Iterator<Item = Origin> + '_> = match kind {
-        FactKind::Declaration => Box::new(
-            f.declarations
-                .iter()
-                .filter(move |d| keep(&d.party))
-                .map(|d| d.origin),
-        ),
-        FactKind::Item => Box::new(
-            f.items
-                .iter()
-                .filter(move |i| keep(&i.party))
-                .map(|i| i.origin),
-        ),
-        FactKind::Event => Box::new(
-            f.events
-                .iter()
-                .filter(move |e| keep(&e.party))
-                .map(|e| e.origin),
-        ),
-        FactKind::Notification => Box::new(
-            f.notifications
-                .iter()
-                .filter(move |n| keep(&n.party))
-                .map(|n| n.origin),
-        ),
-        FactKind::Observation => Box::new(
-            f.observations
-                .iter()
-                .filter(move |o| keep(&o.party))
-                .map(|o| o.origin),
-        ),
-    };
+    let origins = f
+        .records()
+        .filter(|r| r.kind == kind.name() && keep(r.party))
+        .map(|r| r.origin);
     let mut total = 0u64;
     let mut page = Vec::new();
     for (position, origin) in origins.enumerate() {

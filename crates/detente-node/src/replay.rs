@@ -61,22 +61,10 @@ pub fn fact_places(facts: &Facts) -> BTreeMap<String, Vec<FactPlace>> {
             }
         }
     };
-    for d in &facts.declarations {
-        if let Some(id) = &d.id {
-            add(id, "declaration", d.origin);
+    for record in facts.records() {
+        if let Some(id) = record.id {
+            add(id, record.kind, record.origin);
         }
-    }
-    for i in &facts.items {
-        add(&i.id, "item", i.origin);
-    }
-    for e in &facts.events {
-        add(&e.id, "event", e.origin);
-    }
-    for n in &facts.notifications {
-        add(&n.id, "notification", n.origin);
-    }
-    for o in &facts.observations {
-        add(&o.id, "observation", o.origin);
     }
     for list in places.values_mut() {
         list.sort();

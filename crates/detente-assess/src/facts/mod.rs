@@ -433,7 +433,67 @@ pub struct Facts {
     pub observations: Vec<Observation>,
 }
 
+/// One record of any kind, as the places that treat every kind alike see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    /// The facts contract's kind: `declaration`, `item`, `event`, `notification`,
+    /// `observation`.
+    pub kind: &'static str,
+    /// Its id (a declaration may have none).
+    pub id: Option<&'a str>,
+    pub origin: Origin,
+    /// The party it is about.
+    pub party: &'a str,
+    /// The party that speaks for it: its `observer` for an observation, else its `party`.
+    pub speaker: &'a str,
+}
+
 impl Facts {
+    /// Every record: declarations, items, events, notifications, then observations, each
+    /// kind in its canonical order.
+    pub fn records(&self) -> impl Iterator<Item = RecordRef<'_>> {
+        let declarations = self.declarations.iter().map(|d| RecordRef {
+            kind: "declaration",
+            id: d.id.as_deref(),
+            origin: d.origin,
+            party: &d.party,
+            speaker: &d.party,
+        });
+        let items = self.items.iter().map(|i| RecordRef {
+            kind: "item",
+            id: Some(&i.id),
+            origin: i.origin,
+            party: &i.party,
+            speaker: &i.party,
+        });
+        let events = self.events.iter().map(|e| RecordRef {
+            kind: "event",
+            id: Some(&e.id),
+            origin: e.origin,
+            party: &e.party,
+            speaker: &e.party,
+        });
+        let notifications = self.notifications.iter().map(|n| RecordRef {
+            kind: "notification",
+            id: Some(&n.id),
+            origin: n.origin,
+            party: &n.party,
+            speaker: &n.party,
+        });
+        let observations = self.observations.iter().map(|o| RecordRef {
+            kind: "observation",
+            id: Some(&o.id),
+            origin: o.origin,
+            party: &o.party,
+            speaker: &o.observer,
+        });
+        declarations
+            .chain(items)
+            .chain(events)
+            .chain(notifications)
+            .chain(observations)
+    }
+
     /// The name of the source an origin points into (empty if unknown).
     pub fn source_name(&self, origin: Origin) -> &str {
         usize::try_from(origin.source)
